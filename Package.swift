@@ -1,0 +1,62 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Each plugin is its own dynamic library (product "RSynth<Name>", file libRSynth<Name>.so),
+// built from Plugins/<Name>. The host finds them next to the `rsynth` executable.
+// To add a plugin: one line here, one folder under Plugins/.
+let plugins: [(name: String, dependencies: [Target.Dependency])] = [
+    ("Uniform", ["RobustSynthPluginSDK"]),
+    ("L2Ball", ["RobustSynthPluginSDK"]),
+    ("Generation", ["RobustSynthPluginSDK"]),
+]
+
+let package = Package(
+    name: "RobustSynth",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "rsynth", targets: ["rsynth"]),
+        .library(name: "RobustSynthPluginSDK", targets: ["RobustSynthPluginSDK"]),
+    ] + plugins.map { .library(name: "RSynth\($0.name)", type: .dynamic, targets: ["\($0.name)Plugin"]) },
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // The C plugin ABI: one header, nothing else.
+        .target(name: "SynthPluginABI"),
+        // libffi, plus shims that hand Swift the ffi_type globals.
+        .target(name: "CFFIBridge", linkerSettings: [.linkedLibrary("ffi")]),
+        // Protocols, tensors, class labels, random streams, the PGD optimiser.
+        .target(name: "RobustSynthCore"),
+        // What a Swift plugin links: exports a Swift conformer through the C ABI.
+        .target(name: "RobustSynthPluginSDK",
+                dependencies: ["RobustSynthCore", "SynthPluginABI", "CFFIBridge"]),
+        // Loader, discovery, spec parsing and validation, pipeline runner.
+        .target(name: "RobustSynthHost",
+                dependencies: ["RobustSynthCore", "SynthPluginABI", "CFFIBridge", "ImageIO",
+                               .product(name: "Yams", package: "Yams")]),
+        // PNG (libpng) and JPEG (libjpeg-turbo) behind a C wrapper that keeps setjmp/longjmp in C.
+        .target(name: "CImageCodecs", linkerSettings: [.linkedLibrary("png"), .linkedLibrary("jpeg")]),
+        // Images, resizing, image-folder datasets, seed-model fitting.
+        .target(name: "ImageIO", dependencies: ["CImageCodecs", "RobustSynthCore"]),
+        // PyTorch zip / legacy (MadryLab) / safetensors readers: a data-only unpickler.
+        .target(name: "Checkpoints"),
+        // oneDNN kernels for the ResNet forward pass and input gradient.
+        .target(name: "ResNetKernels", linkerSettings: [.linkedLibrary("dnnl")]),
+        // ResNet family: layouts, reference implementation, fast path on ResNetKernels.
+        .target(name: "ResNetEngine", dependencies: ["ResNetKernels", "Checkpoints", "RobustSynthCore"]),
+        .executableTarget(name: "rsynth",
+                          dependencies: ["RobustSynthHost", "RobustSynthCore", "ImageIO", "Checkpoints",
+                                         "ResNetEngine",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .testTarget(name: "RobustSynthCoreTests", dependencies: ["RobustSynthCore"]),
+        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "RobustSynthCore"]),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints"]),
+        .testTarget(name: "ResNetEngineTests", dependencies: ["ResNetEngine", "Checkpoints", "RobustSynthCore"]),
+        .testTarget(name: "RobustSynthHostTests",
+                    dependencies: ["RobustSynthHost", "RobustSynthCore", "SynthPluginABI"]),
+    ] + plugins.map {
+        .target(name: "\($0.name)Plugin", dependencies: $0.dependencies, path: "Plugins/\($0.name)")
+    },
+    swiftLanguageModes: [.v5]
+)

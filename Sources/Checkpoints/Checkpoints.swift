@@ -1,0 +1,1 @@
+// Placeholder: checkpoint readers land with the classifier work.

@@ -1,0 +1,1 @@
+// Placeholder: image I/O lands with the seed-sampler work.

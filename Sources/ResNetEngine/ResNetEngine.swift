@@ -1,0 +1,1 @@
+// Placeholder: the ResNet engine lands with the classifier work.

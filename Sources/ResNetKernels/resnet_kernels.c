@@ -1,0 +1,1 @@
+#include "resnet_kernels.h"

@@ -1,0 +1,2 @@
+import XCTest
+final class ImageIOTestsPlaceholder: XCTestCase { func testTargetBuilds() {} }

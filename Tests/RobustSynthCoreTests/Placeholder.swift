@@ -1,0 +1,2 @@
+import XCTest
+final class CorePlaceholder: XCTestCase { func testTargetBuilds() {} }
