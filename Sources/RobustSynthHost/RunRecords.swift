@@ -75,7 +75,7 @@ public struct RunManifest: Codable {
 enum JSONFiles {
     static func write<T: Encodable>(_ value: T, to path: String) throws {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try encoder.encode(value).write(to: URL(fileURLWithPath: path), options: .atomic)
     }
     static func read<T: Decodable>(_ type: T.Type, from path: String) throws -> T {

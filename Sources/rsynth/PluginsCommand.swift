@@ -31,7 +31,7 @@ struct ListPlugins: ParsableCommand {
             }
             let failures = catalog.failures.map { ["library": $0.library, "reason": $0.reason] }
             let data = try JSONSerialization.data(withJSONObject: ["plugins": plugins, "failures": failures],
-                                                  options: [.prettyPrinted, .sortedKeys])
+                                                  options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))
             return
         }
