@@ -56,17 +56,18 @@ enum ParameterConversion {
         case .list:
             return .failure(Problem(message: "must be a \(type) (nested lists are not supported)", node: node))
         }
-        if let problem = checkRange(value, decl) { return .failure(Problem(message: problem, node: node)) }
+        if let problem = checkRange(value, decl, shown: text) { return .failure(Problem(message: problem, node: node)) }
         return .success(value)
     }
 
-    static func checkRange(_ value: ParameterValue, _ decl: ParameterDecl) -> String? {
+    static func checkRange(_ value: ParameterValue, _ decl: ParameterDecl, shown: String? = nil) -> String? {
+        let shown = shown ?? value.json
         var number: Double?
         if case .int(let i) = value { number = Double(i) }
         if case .double(let d) = value { number = d }
         if let x = number, let range = decl.rangeText {
-            if let lo = decl.minimum, x < lo { return "must be in \(range), got \(value.json)" }
-            if let hi = decl.maximum, x > hi { return "must be in \(range), got \(value.json)" }
+            if let lo = decl.minimum, x < lo { return "must be in \(range), got \(shown)" }
+            if let hi = decl.maximum, x > hi { return "must be in \(range), got \(shown)" }
         }
         if let choices = decl.choices, case .string(let s) = value, !choices.contains(s) {
             var message = "must be one of \(choices.joined(separator: ", ")); got '\(s)'"

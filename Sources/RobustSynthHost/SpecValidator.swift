@@ -144,6 +144,7 @@ private struct Validation {
             return nil
         }
         var given = [String: ParameterValue]()
+        var mentioned = Set<String>()
         var failed = false
         var withNode: Node?
         if let w = fields["with"] {
@@ -160,6 +161,7 @@ private struct Validation {
                         failed = true
                         continue
                     }
+                    mentioned.insert(decl.name)
                     switch ParameterConversion.convert(value, to: decl) {
                     case .success(let v): given[decl.name] = v
                     case .failure(let p): error(p.node ?? value, p.message); failed = true
@@ -172,7 +174,7 @@ private struct Validation {
                 failed = true
             }
         }
-        for decl in plugin.info.parameters where decl.defaultValue == nil && given[decl.name] == nil {
+        for decl in plugin.info.parameters where decl.defaultValue == nil && !mentioned.contains(decl.name) {
             error(withNode ?? nameField.value, "plugin '\(name)' needs parameter '\(decl.name)' (\(decl.type)): \(decl.doc)")
             failed = true
         }
