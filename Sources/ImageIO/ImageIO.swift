@@ -1,1 +1,0 @@
-// Placeholder: image I/O lands with the seed-sampler work.
