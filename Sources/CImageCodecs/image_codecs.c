@@ -162,50 +162,88 @@ int ic_write_jpeg_rgb8(const char *path, const unsigned char *rgb, int width, in
 
 /* ---------------------------------------------------------------- PNG */
 
+struct ic_png_error {
+    jmp_buf jump;
+    char message[256];
+};
+
+static void ic_png_error_fn(png_structp png, png_const_charp msg) {
+    struct ic_png_error *e = (struct ic_png_error *)png_get_error_ptr(png);
+    snprintf(e->message, sizeof e->message, "%s", msg);
+    longjmp(e->jump, 1);
+}
+
+static void ic_png_warning_fn(png_structp png, png_const_charp msg) {
+    (void)png;
+    (void)msg;
+}
+
+struct ic_png_source {
+    const unsigned char *data;
+    size_t size, pos;
+};
+
+static void ic_png_read_fn(png_structp png, png_bytep out, size_t length) {
+    struct ic_png_source *src = (struct ic_png_source *)png_get_io_ptr(png);
+    if (length > src->size - src->pos) png_error(png, "unexpected end of file");
+    memcpy(out, src->data + src->pos, length);
+    src->pos += length;
+}
+
 int ic_decode_png(const unsigned char *data, size_t size,
                   int *out_width, int *out_height, unsigned char **out_pixels,
                   char *err, size_t err_size) {
-    png_image image;
+    struct ic_png_error perr;
+    struct ic_png_source src = {data, size, 0};
+    unsigned char *volatile pixels = NULL;
+    png_bytep *volatile rows = NULL;
+    png_structp png;
+    png_infop info = NULL;
+
     *out_pixels = NULL;
-    memset(&image, 0, sizeof image);
-    image.version = PNG_IMAGE_VERSION;
-    if (!png_image_begin_read_from_memory(&image, data, size)) {
-        set_err(err, err_size, image.message[0] ? image.message : "PNG decoding failed");
-        png_image_free(&image);
-        return 1;
-    }
-    int has_alpha = (image.format & PNG_FORMAT_FLAG_ALPHA) != 0;
-    /* With alpha, read RGBA and drop alpha ourselves: asking libpng for RGB would composite. */
-    image.format = has_alpha ? PNG_FORMAT_RGBA : PNG_FORMAT_RGB;
-    size_t w = image.width, h = image.height;
-    if (w == 0 || h == 0 || w * h > ((size_t)1 << 31)) {
-        set_err(err, err_size, "PNG has an unsupported size");
-        png_image_free(&image);
-        return 1;
-    }
-    unsigned char *buffer = malloc(PNG_IMAGE_SIZE(image));
-    if (!buffer) {
+    perr.message[0] = 0;
+    png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &perr, ic_png_error_fn, ic_png_warning_fn);
+    if (png) info = png_create_info_struct(png);
+    if (!png || !info) {
         set_err(err, err_size, "out of memory");
-        png_image_free(&image);
+        png_destroy_read_struct(&png, &info, NULL);
         return 1;
     }
-    if (!png_image_finish_read(&image, NULL, buffer, 0, NULL)) {
-        set_err(err, err_size, image.message[0] ? image.message : "PNG decoding failed");
-        png_image_free(&image);
-        free(buffer);
+    if (setjmp(perr.jump)) {
+        set_err(err, err_size, perr.message[0] ? perr.message : "PNG decoding failed");
+        png_destroy_read_struct(&png, &info, NULL);
+        free(pixels);
+        free(rows);
         return 1;
     }
-    if (has_alpha) {
-        for (size_t i = 0; i < w * h; i++) {
-            buffer[3 * i] = buffer[4 * i];
-            buffer[3 * i + 1] = buffer[4 * i + 1];
-            buffer[3 * i + 2] = buffer[4 * i + 2];
-        }
-    }
-    png_image_free(&image);
+    png_set_read_fn(png, &src, ic_png_read_fn);
+    png_read_info(png, info);
+    png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
+    int color_type = png_get_color_type(png, info);
+    int bit_depth = png_get_bit_depth(png, info);
+    if (w == 0 || h == 0 || (size_t)w * h > ((size_t)1 << 31)) png_error(png, "unsupported image size");
+    /* Everything to 8-bit RGB, without gamma or colour-profile conversion (as PIL and
+     * torchvision read PNGs): palette -> RGB, 1/2/4-bit grey -> 8-bit, 16 -> 8 bits
+     * (png_set_scale_16: v * 255 / 65535 rounded), grey -> RGB, alpha and tRNS dropped. */
+    if (color_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
+    if (color_type == PNG_COLOR_TYPE_GRAY && bit_depth < 8) png_set_expand_gray_1_2_4_to_8(png);
+    if (bit_depth == 16) png_set_scale_16(png);
+    if (color_type == PNG_COLOR_TYPE_GRAY || color_type == PNG_COLOR_TYPE_GRAY_ALPHA) png_set_gray_to_rgb(png);
+    if ((color_type & PNG_COLOR_MASK_ALPHA) || png_get_valid(png, info, PNG_INFO_tRNS)) png_set_strip_alpha(png);
+    png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+    if (png_get_rowbytes(png, info) != (size_t)w * 3) png_error(png, "unexpected row layout after conversion");
+    pixels = malloc((size_t)w * h * 3);
+    rows = malloc(sizeof(png_bytep) * h);
+    if (!pixels || !rows) png_error(png, "out of memory");
+    for (png_uint_32 y = 0; y < h; y++) rows[y] = pixels + (size_t)y * w * 3;
+    png_read_image(png, rows);
+    png_read_end(png, NULL);
+    png_destroy_read_struct(&png, &info, NULL);
+    free(rows);
     *out_width = (int)w;
     *out_height = (int)h;
-    *out_pixels = buffer;
+    *out_pixels = pixels;
     return 0;
 }
 
@@ -224,22 +262,6 @@ int ic_write_png_rgb8(const char *path, const unsigned char *rgb, int width, int
     }
     png_image_free(&image);
     return 0;
-}
-
-struct ic_png_error {
-    jmp_buf jump;
-    char message[256];
-};
-
-static void ic_png_error_fn(png_structp png, png_const_charp msg) {
-    struct ic_png_error *e = (struct ic_png_error *)png_get_error_ptr(png);
-    snprintf(e->message, sizeof e->message, "%s", msg);
-    longjmp(e->jump, 1);
-}
-
-static void ic_png_warning_fn(png_structp png, png_const_charp msg) {
-    (void)png;
-    (void)msg;
 }
 
 int ic_write_png_raw(const char *path, int width, int height, int bit_depth, int color_type,

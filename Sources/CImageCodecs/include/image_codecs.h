@@ -21,9 +21,12 @@ int ic_decode_jpeg(const unsigned char *data, size_t size,
                    int *out_width, int *out_height, unsigned char **out_pixels,
                    char *err, size_t err_size);
 
-/* Decodes a PNG held in memory through libpng's simplified png_image API: 8/16-bit grey, grey +
- * alpha, RGB, RGBA and palette, all to 8-bit RGB. Alpha is dropped (as PIL's convert("RGB")),
- * 16-bit samples are reduced by libpng (v * 255 / 65535, rounded). */
+/* Decodes a PNG held in memory: 1/2/4/8/16-bit grey, grey + alpha, RGB, RGBA and palette, all to
+ * 8-bit RGB, with no gamma or colour-profile conversion (as PIL/torchvision read PNGs). Alpha and
+ * tRNS are dropped (PIL's convert("RGB")); 16-bit samples become v * 255 / 65535, rounded.
+ * libpng's low-level reader is used, with its setjmp in this function: the simplified png_image
+ * API assumes a 16-bit file without gAMA is linear and gamma-encodes it (11 * 257 came out as 61
+ * instead of 11), and converts 8-bit files that carry gAMA, which PIL does not. */
 int ic_decode_png(const unsigned char *data, size_t size,
                   int *out_width, int *out_height, unsigned char **out_pixels,
                   char *err, size_t err_size);
