@@ -160,7 +160,7 @@ struct ByteReader {
 
     mutating func need(_ n: Int, _ what: String) throws {
         if n < 0 || raw.count - offset < n {
-            throw ImageError("seed model '\(path)' is truncated: \(raw.count) bytes, \(what) needs \(n) more from offset \(offset)")
+            throw ImageError("seed model '\(path)' is truncated: it has \(raw.count) bytes, but \(what) needs \(n) bytes at offset \(offset)")
         }
     }
 
