@@ -97,6 +97,26 @@ public enum Resample {
         let wx = weights(filter, input: w, output: width, antialias: antialias)
         let wy = weights(filter, input: h, output: height, antialias: antialias)
         var out = [Float](repeating: 0, count: planes * height * width)
+        if filter == .nearest {
+            // A gather: one source index per output row and column.
+            let xs = wx.start, ys = wy.start
+            x.data.withUnsafeBufferPointer { src in
+                out.withUnsafeMutableBufferPointer { dst in
+                    for p in 0..<planes {
+                        let plane = src.baseAddress! + p * h * w
+                        let op = dst.baseAddress! + p * height * width
+                        for o in 0..<height {
+                            let row = plane + ys[o] * w, orow = op + o * width
+                            for i in 0..<width { orow[i] = row[xs[i]] }
+                        }
+                    }
+                }
+            }
+            return Tensor(shape: Array(s.dropLast(2)) + [height, width], data: out)
+        }
+        // Flatten the width weights: taps of output o are flat[offset[o] ..< offset[o + 1]].
+        var offset = [0], flat = [Float]()
+        for ws in wx.weights { flat += ws; offset.append(flat.count) }
         var tmp = [Float](repeating: 0, count: h * width)
         x.data.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
@@ -107,9 +127,9 @@ public enum Resample {
                         for y in 0..<h {
                             let row = plane + y * w
                             for o in 0..<width {
-                                let st = wx.start[o]
+                                let st = wx.start[o], a = offset[o], b = offset[o + 1]
                                 var acc: Float = 0
-                                for (k, wk) in wx.weights[o].enumerated() { acc += wk * row[st + k] }
+                                for k in a..<b { acc += flat[k] * row[st + k - a] }
                                 t[y * width + o] = acc
                             }
                         }
