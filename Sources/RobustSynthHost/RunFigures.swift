@@ -2,33 +2,9 @@ import Foundation
 import ImageIO
 import RobustSynthCore
 
-/// The figures of a run: the grid of results (the paper's Figure 2, or source | start | result
-/// rows for the other tasks), the loss of every sample at every step as CSV, and one SVG plot
+/// The figures of a run besides the grid (ImageGrid): the loss of every sample at every step as CSV, and one SVG plot
 /// of loss against step per group (the paper's convergence figure).
 enum RunFigures {
-    /// Images side by side with a gap, scaled up by nearest neighbour when small, so that
-    /// 16x16 digits are still visible.
-    static func grid(_ rows: [[RGBImage?]], gap: Int = 2) -> RGBImage? {
-        guard let first = rows.lazy.flatMap({ $0 }).compactMap({ $0 }).first else { return nil }
-        let scale = max(1, 64 / max(first.width, first.height))
-        let cw = first.width * scale, ch = first.height * scale
-        let columns = rows.map(\.count).max() ?? 0
-        let width = columns * cw + (columns + 1) * gap, height = rows.count * ch + (rows.count + 1) * gap
-        var px = [UInt8](repeating: 255, count: width * height * 3)
-        for (r, row) in rows.enumerated() {
-            for (c, image) in row.enumerated() {
-                guard let image, image.width == first.width, image.height == first.height else { continue }
-                let ox = gap + c * (cw + gap), oy = gap + r * (ch + gap)
-                for y in 0..<ch { for x in 0..<cw {
-                    let s = ((y / scale) * image.width + x / scale) * 3
-                    let d = ((oy + y) * width + ox + x) * 3
-                    px[d] = image.pixels[s]; px[d + 1] = image.pixels[s + 1]; px[d + 2] = image.pixels[s + 2]
-                } }
-            }
-        }
-        return RGBImage(width: width, height: height, pixels: px)
-    }
-
     static func lossCSV(_ records: [SampleRecord]) -> String {
         var out = "sample,target,step,loss\n"
         for r in records {

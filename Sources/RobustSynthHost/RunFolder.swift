@@ -27,8 +27,8 @@ public enum RunFolder {
         if saveTensors {
             r.seed_tensor = base + "-seed.npy"
             r.result_tensor = base + "-result.npy"
-            try NPYFile.write(Tensor(shape: Array(start.shape.dropFirst()), data: start.data), to: path(r.seed_tensor!))
-            try NPYFile.write(Tensor(shape: Array(result.shape.dropFirst()), data: result.data), to: path(r.result_tensor!))
+            try NPY.write(Tensor(shape: Array(start.shape.dropFirst()), data: start.data), to: path(r.seed_tensor!))
+            try NPY.write(Tensor(shape: Array(result.shape.dropFirst()), data: result.data), to: path(r.result_tensor!))
         }
         try JSONFiles.write(r, to: recordPath(dir, index))
         return r
@@ -50,19 +50,20 @@ public enum RunFolder {
         let records = try self.records(in: dir)
         func image(_ rel: String?) -> RGBImage? { rel.flatMap { try? ImageFile.read(path($0)) } }
 
-        var rows = [[RGBImage?]]()
+        // The paper's Figure 2 (a row of results per class), or source | start | result rows.
+        var rows = [[RGBImage]]()
         if plan.layout == "grid" {
             for g in 0..<plan.group_names.count {
-                let row = records.filter { $0.group == g }.map { image($0.image) }
+                let row = records.filter { $0.group == g }.compactMap { image($0.image) }
                 if !row.isEmpty { rows.append(row) }
             }
         } else {
-            for r in records.prefix(64) { rows.append([image(r.seed_image)] + (r.start_image != nil ? [image(r.start_image)] : []) + [image(r.image)]) }
+            for r in records.prefix(64) { rows.append([image(r.seed_image), image(r.start_image), image(r.image)].compactMap { $0 }) }
         }
         var gridName: String?
-        if let grid = RunFigures.grid(rows) {
+        if !rows.isEmpty {
             gridName = "grid.png"
-            try ImageFile.writePNG(grid, to: path(gridName!))
+            try ImageFile.writePNG(ImageGrid.make(rows: rows, gap: 2), to: path(gridName!))
         }
         try Data(RunFigures.lossCSV(records).utf8).write(to: URL(fileURLWithPath: path("losses.csv")), options: .atomic)
         var plots = [String]()

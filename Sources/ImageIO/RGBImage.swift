@@ -1,0 +1,207 @@
+import CImageCodecs
+import Foundation
+import RobustSynthCore
+
+/// An 8-bit RGB image, pixels interleaved row by row (R, G, B, R, G, B, ...).
+public struct RGBImage: Equatable, Sendable {
+    public var width: Int
+    public var height: Int
+    public var pixels: [UInt8]
+
+    public init(width: Int, height: Int, pixels: [UInt8]) {
+        precondition(width >= 0 && height >= 0 && pixels.count == width * height * 3,
+                     "RGBImage \(width)x\(height) needs \(width * height * 3) bytes, got \(pixels.count)")
+        self.width = width; self.height = height; self.pixels = pixels
+    }
+
+    /// A flat-colour image.
+    public init(width: Int, height: Int, red: UInt8, green: UInt8, blue: UInt8) {
+        var p = [UInt8](repeating: 0, count: width * height * 3)
+        for i in 0..<(width * height) { p[3 * i] = red; p[3 * i + 1] = green; p[3 * i + 2] = blue }
+        self.init(width: width, height: height, pixels: p)
+    }
+
+    /// The image as a tensor [1, 3, H, W] (NCHW), value = byte / 255.
+    public func tensor() -> Tensor {
+        let n = width * height
+        var data = [Float](repeating: 0, count: 3 * n)
+        pixels.withUnsafeBufferPointer { src in
+            data.withUnsafeMutableBufferPointer { dst in
+                for i in 0..<n {
+                    dst[i] = Float(src[3 * i]) / 255
+                    dst[n + i] = Float(src[3 * i + 1]) / 255
+                    dst[2 * n + i] = Float(src[3 * i + 2]) / 255
+                }
+            }
+        }
+        return Tensor(shape: [1, 3, height, width], data: data)
+    }
+
+    /// Example `index` of an image tensor [N, 3, H, W] or [3, H, W] (values in [0, 1]) as bytes:
+    /// round(clamp(v, 0, 1) * 255).
+    public init(tensor: Tensor, index: Int = 0) {
+        let s = tensor.shape
+        precondition((s.count == 4 && s[1] == 3) || (s.count == 3 && s[0] == 3),
+                     "RGBImage(tensor:) needs [N,3,H,W] or [3,H,W], got \(s)")
+        let h = s[s.count - 2], w = s[s.count - 1], n = h * w
+        let base = s.count == 4 ? index * 3 * n : 0
+        var p = [UInt8](repeating: 0, count: 3 * n)
+        tensor.data.withUnsafeBufferPointer { src in
+            for i in 0..<n {
+                for c in 0..<3 {
+                    let v = Swift.min(Swift.max(src[base + c * n + i], 0), 1)
+                    p[3 * i + c] = UInt8((v * 255).rounded())
+                }
+            }
+        }
+        self.init(width: w, height: h, pixels: p)
+    }
+
+    /// Every example of an image tensor [N, 3, H, W] as an image.
+    public static func images(from tensor: Tensor) -> [RGBImage] {
+        (0..<tensor.batch).map { RGBImage(tensor: tensor, index: $0) }
+    }
+
+    /// Nearest-neighbour enlargement by an integer factor.
+    public func scaledUp(by factor: Int) -> RGBImage {
+        precondition(factor >= 1)
+        if factor == 1 { return self }
+        let w2 = width * factor, h2 = height * factor
+        var p = [UInt8](repeating: 0, count: w2 * h2 * 3)
+        for y in 0..<h2 {
+            let sy = y / factor
+            for x in 0..<w2 {
+                let s = 3 * (sy * width + x / factor), d = 3 * (y * w2 + x)
+                p[d] = pixels[s]; p[d + 1] = pixels[s + 1]; p[d + 2] = pixels[s + 2]
+            }
+        }
+        return RGBImage(width: w2, height: h2, pixels: p)
+    }
+}
+
+/// A failure to read, decode, write or interpret an image or image-derived file.
+/// The message names the file and the reason.
+public struct ImageError: Error, CustomStringConvertible, Equatable, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+    public var localizedDescription: String { message }
+}
+
+/// Reading and writing image files.
+public enum ImageFile {
+    /// File name extensions (lower case) that `read` understands.
+    public static let imageExtensions: Set<String> = ["jpg", "jpeg", "png"]
+
+    /// Reads a PNG or JPEG (recognised by content, not name) as 8-bit RGB.
+    public static func read(_ path: String) throws -> RGBImage {
+        let bytes: [UInt8]
+        do {
+            bytes = try readBytes(path)
+        } catch let e as ImageError {
+            throw e
+        }
+        return try decode(bytes, name: path)
+    }
+
+    /// Decodes PNG or JPEG bytes; `name` is used in error messages.
+    public static func decode(_ bytes: [UInt8], name: String) throws -> RGBImage {
+        let isPNG = bytes.count >= 8 && bytes[0..<8].elementsEqual([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+        let isJPEG = bytes.count >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF
+        guard isPNG || isJPEG else {
+            if bytes.isEmpty { throw ImageError("cannot read image '\(name)': the file is empty") }
+            let head = bytes.prefix(4).map { String(format: "%02x", $0) }.joined(separator: " ")
+            throw ImageError("cannot read image '\(name)': not a PNG or JPEG file (it starts with \(head))")
+        }
+        var w: Int32 = 0, h: Int32 = 0
+        var out: UnsafeMutablePointer<UInt8>?
+        var err = [CChar](repeating: 0, count: 512)
+        let rc = bytes.withUnsafeBufferPointer { b in
+            isPNG ? ic_decode_png(b.baseAddress, b.count, &w, &h, &out, &err, err.count)
+                  : ic_decode_jpeg(b.baseAddress, b.count, &w, &h, &out, &err, err.count)
+        }
+        guard rc == 0, let out else {
+            let reason = String(cString: err)
+            throw ImageError("cannot read image '\(name)': \(isPNG ? "PNG" : "JPEG"): \(reason)")
+        }
+        defer { ic_free(out) }
+        let n = Int(w) * Int(h) * 3
+        return RGBImage(width: Int(w), height: Int(h), pixels: Array(UnsafeBufferPointer(start: out, count: n)))
+    }
+
+    /// Writes an 8-bit RGB PNG atomically (a temporary name in the same folder, then rename).
+    public static func writePNG(_ image: RGBImage, to path: String) throws {
+        try AtomicFile.write(to: path) { temp in
+            var err = [CChar](repeating: 0, count: 512)
+            let rc = image.pixels.withUnsafeBufferPointer {
+                ic_write_png_rgb8(temp, $0.baseAddress, Int32(image.width), Int32(image.height), &err, err.count)
+            }
+            if rc != 0 { throw ImageError("cannot write PNG '\(path)': \(String(cString: err))") }
+        }
+    }
+
+    /// Writes an 8-bit RGB baseline JPEG atomically.
+    public static func writeJPEG(_ image: RGBImage, to path: String, quality: Int = 90) throws {
+        try AtomicFile.write(to: path) { temp in
+            var err = [CChar](repeating: 0, count: 512)
+            let rc = image.pixels.withUnsafeBufferPointer {
+                ic_write_jpeg_rgb8(temp, $0.baseAddress, Int32(image.width), Int32(image.height),
+                                   Int32(quality), &err, err.count)
+            }
+            if rc != 0 { throw ImageError("cannot write JPEG '\(path)': \(String(cString: err))") }
+        }
+    }
+
+    static func readBytes(_ path: String) throws -> [UInt8] {
+        guard let fh = FileHandle(forReadingAtPath: path) else {
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
+                throw ImageError("cannot read image '\(path)': \(isDir.boolValue ? "it is a folder" : "permission denied")")
+            }
+            throw ImageError("cannot read image '\(path)': no such file")
+        }
+        defer { try? fh.close() }
+        do {
+            let data = try fh.readToEnd() ?? Data()
+            return [UInt8](data)
+        } catch {
+            throw ImageError("cannot read image '\(path)': \(error.localizedDescription)")
+        }
+    }
+}
+
+/// Atomic file replacement: write a temporary file in the destination's folder, then rename.
+public enum AtomicFile {
+    public static func temporaryPath(for path: String) -> String {
+        let url = URL(fileURLWithPath: path)
+        let dir = url.deletingLastPathComponent().path
+        let token = String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        return dir + "/." + url.lastPathComponent + ".tmp-\(getpid())-" + token
+    }
+
+    /// Calls `body` with a temporary path, then renames it onto `path`. On failure the temporary
+    /// file is removed and `path` is untouched.
+    public static func write(to path: String, _ body: (String) throws -> Void) throws {
+        let temp = temporaryPath(for: path)
+        do {
+            try body(temp)
+        } catch {
+            unlink(temp)
+            throw error
+        }
+        if rename(temp, path) != 0 {
+            let reason = String(cString: strerror(errno))
+            unlink(temp)
+            throw ImageError("cannot write '\(path)': \(reason)")
+        }
+    }
+
+    /// Writes `data` to `path` atomically.
+    public static func write(_ data: Data, to path: String) throws {
+        try write(to: path) { temp in
+            guard FileManager.default.createFile(atPath: temp, contents: data) else {
+                throw ImageError("cannot write '\(path)': cannot create a file in its folder")
+            }
+        }
+    }
+}

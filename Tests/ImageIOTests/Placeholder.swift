@@ -1,2 +1,0 @@
-import XCTest
-final class ImageIOTestsPlaceholder: XCTestCase { func testTargetBuilds() {} }
