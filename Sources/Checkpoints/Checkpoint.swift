@@ -36,6 +36,11 @@ public struct Checkpoint: Sendable {
         } catch {
             throw CheckpointError(path: path, "cannot read the file (\(error.localizedDescription))")
         }
+        return try decode(data, path: path)
+    }
+
+    /// Reads a checkpoint from bytes already in memory; `path` is only used to name it.
+    static func decode(_ data: Data, path: String) throws -> Checkpoint {
         let file = ByteReader(data)
         do {
             if file.count == 0 { throw FormatError("not a checkpoint: the file is empty") }

@@ -84,7 +84,7 @@ struct Unpickler {
                 var s = try readLine()
                 if s.count >= 2, let q = s.first, q == "'" || q == "\"", s.last == q { s = String(s.dropFirst().dropLast()) }
                 stack.append(.string(s))
-            case 0x56: let v: PickleValue = .string(try readLine()); stack.append(v) // UNICODE (raw-unicode-escape; ASCII in practice)
+            case 0x56: let v: PickleValue = .string(Self.rawUnicodeEscape(try readLineBytes())); stack.append(v) // UNICODE
             case 0x54: // BINSTRING
                 let n = Int32(truncatingIfNeeded: try readUInt(4))
                 guard n >= 0 else { throw fail("negative BINSTRING length") }
@@ -336,13 +336,39 @@ struct Unpickler {
         return out
     }
 
-    private mutating func readLine() throws -> String {
+    private mutating func readLineBytes() throws -> Data {
         guard position < r.count, let nl = r.data[position...].firstIndex(of: 0x0a) else {
             throw FormatError("truncated or corrupt file: \(context) ends inside a text line at byte \(position)")
         }
-        let s = String(decoding: r.data[position..<nl], as: UTF8.self)
+        let line = r.data[position..<nl]
         position = nl + 1
-        return s
+        return line
+    }
+
+    private mutating func readLine() throws -> String {
+        String(decoding: try readLineBytes(), as: UTF8.self)
+    }
+
+    /// Protocol 0's UNICODE argument: Latin-1 bytes with \uXXXX and \UXXXXXXXX escapes.
+    static func rawUnicodeEscape(_ bytes: Data) -> String {
+        let b = [UInt8](bytes)
+        var out = String.UnicodeScalarView()
+        var i = 0
+        while i < b.count {
+            if b[i] == UInt8(ascii: "\\"), i + 1 < b.count, b[i + 1] == UInt8(ascii: "u") || b[i + 1] == UInt8(ascii: "U") {
+                let digits = b[i + 1] == UInt8(ascii: "u") ? 4 : 8
+                if i + 2 + digits <= b.count,
+                   let code = UInt32(String(decoding: b[(i + 2)..<(i + 2 + digits)], as: UTF8.self), radix: 16),
+                   let scalar = Unicode.Scalar(code) {
+                    out.append(scalar)
+                    i += 2 + digits
+                    continue
+                }
+            }
+            out.append(Unicode.Scalar(b[i]))
+            i += 1
+        }
+        return String(out)
     }
 
     private mutating func readLineInt(_ fail: (String) -> FormatError) throws -> Int {

@@ -21,6 +21,7 @@ Writes Tests/Fixtures/checkpoints/:
   evil_stack_global_zip.pt  protocol-4 STACK_GLOBAL builtins.eval(...) next to a valid state dict
   evil_legacy.pt            legacy file whose object pickle calls os.system("touch ...legacy")
   *_truncated.*             truncated copies of the three formats
+  plain_protocol{0..5}.pkl  one plain data object pickled by CPython at every protocol
   expected.json             names, shapes, dtypes and values (as float32) computed by PyTorch
 """
 import argparse
@@ -214,6 +215,18 @@ def main():
     truncate_copy("tiny_zip.pt", "tiny_zip_truncated.pt", lambda n: n // 2)
     truncate_copy("madry_legacy.pt", "madry_legacy_truncated.pt", lambda n: n - 100)
     truncate_copy("tiny_f32.safetensors", "tiny_f32_truncated.safetensors", lambda n: n - 10)
+
+    # (i) plain pickles of one data-only object at every protocol, written by CPython itself, to
+    # check the unpickler's opcode coverage (the shared list exercises the memo).
+    import pickle
+    shared = [1, 2]
+    plain = {"ints": [0, 1, -1, 255, 256, 65535, 65536, -2 ** 31, 2 ** 31, 2 ** 62, -2 ** 63],
+             "floats": [0.5, -1e300, 3.0], "strs": ["", "a", "\u00fcn\u00efcode \u2713", "x" * 300],
+             "tuple": (1, (2, 3), ()), "consts": [True, False, None],
+             "nested": {"k": {"j": [[]]}}, "shared_a": shared, "shared_b": shared}
+    for proto in range(6):
+        with open(os.path.join(OUT, f"plain_protocol{proto}.pkl"), "wb") as f:
+            pickle.dump(plain, f, protocol=proto)
 
     with open(os.path.join(OUT, "expected.json"), "w") as f:
         json.dump(expected, f, indent=1)
