@@ -48,12 +48,14 @@ public struct Checkpoint: Sendable {
                 let (key, tensors) = try PyTorchZip.read(file)
                 return Checkpoint(path: path, format: .pytorchZip, tensors: tensors, stateDictKey: key)
             }
+            // safetensors before legacy: its header length's low byte may well be 0x80, a pickle's
+            // first byte, while a legacy file never has "{" at byte 8.
+            if Safetensors.looksLikeSafetensors(file) {
+                return Checkpoint(path: path, format: .safetensors, tensors: try Safetensors.read(file), stateDictKey: "")
+            }
             if LegacyFormat.looksLikeLegacy(file) {
                 let (key, tensors) = try LegacyFormat.read(file)
                 return Checkpoint(path: path, format: .pytorchLegacy, tensors: tensors, stateDictKey: key)
-            }
-            if Safetensors.looksLikeSafetensors(file) {
-                return Checkpoint(path: path, format: .safetensors, tensors: try Safetensors.read(file), stateDictKey: "")
             }
             let head = file.data.prefix(8).map { String(format: "%02x", $0) }.joined(separator: " ")
             throw FormatError("not a checkpoint: expected a PyTorch zip archive, a legacy PyTorch file or safetensors, but the file starts with \(head)")

@@ -6,7 +6,8 @@ enum Safetensors {
     static let maxHeader = 100_000_000  // the reference implementation's own limit
 
     static func looksLikeSafetensors(_ r: ByteReader) -> Bool {
-        r.count >= 9 && r.data[8] == UInt8(ascii: "{")
+        guard r.count >= 9, r.data[8] == UInt8(ascii: "{"), let n = try? r.u64(0) else { return false }
+        return n <= maxHeader
     }
 
     static func read(_ file: ByteReader) throws -> [CheckpointTensor] {

@@ -48,6 +48,10 @@ enum TorchPickle {
             }
             break
         }
+        if detail.isEmpty, top.entries.contains(where: { if case .tensor = $0.value { return true }; return false }),
+           let bad = top.entries.first(where: { if case .tensor = $0.value { return false }; return true }) {
+            detail = "; \(bad.key.asString.map { "'\($0)'" } ?? bad.key.kind) holds \(bad.value.kind)"
+        }
         throw FormatError("no state dict found: the top-level dict (keys \(keys.joined(separator: ", "))\(top.entries.count > 8 ? ", ..." : "")) is not a dict of tensors and has no dict of tensors under 'model', 'state_dict' or 'model_state_dict'\(detail)")
     }
 

@@ -325,8 +325,11 @@ struct Unpickler {
 
     private mutating func readUInt(_ size: Int) throws -> Int {
         let v = try r.uint(position, size: size, "\(context): an opcode argument")
+        guard let i = Int(exactly: v) else {
+            throw FormatError("corrupt pickle in \(context): argument \(v) at byte \(position) is too large")
+        }
         position += size
-        return Int(v) // size <= 4 here, or 8 where a length follows and is bounds-checked next
+        return i
     }
 
     private mutating func readBytes(_ n: Int) throws -> [UInt8] {

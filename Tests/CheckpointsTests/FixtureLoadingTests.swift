@@ -22,6 +22,7 @@ final class FixtureLoadingTests: XCTestCase {
         }
     }
 
+    func testLegacyStorageView() throws { try check("legacy_storage_view.pt") }
     func testZipStateDict() throws { try check("tiny_zip.pt") }
     func testLegacyMadryLabCheckpoint() throws { try check("madry_legacy.pt") }
     func testSafetensorsFloat32() throws { try check("tiny_f32.safetensors") }

@@ -42,6 +42,15 @@ final class UnpicklerTests: XCTestCase {
         XCTAssertEqual(u.position, 15)
     }
 
+    func testHugeLengthsAreErrorsNotTraps() throws {
+        for pkl in [Data([0x80, 0x04, 0x95]) + Data(repeating: 0xff, count: 8),         // FRAME
+                    Data([0x80, 0x04, 0x8d]) + Data(repeating: 0x7f, count: 8) + Data([0x2e]),  // BINUNICODE8
+                    Data([0x80, 0x02, 0x58, 0xff, 0xff, 0xff, 0xff, 0x2e])] {      // BINUNICODE
+            var u = Unpickler(ByteReader(pkl), at: 0, context: "t") { _ in .none }
+            XCTAssertThrowsError(try u.load())
+        }
+    }
+
     func testHalfPrecisionConversion() {
         XCTAssertEqual(halfToFloat(0x3c00), 1)
         XCTAssertEqual(halfToFloat(0xc000), -2)

@@ -20,6 +20,7 @@ Writes Tests/Fixtures/checkpoints/:
   evil_zip.pt               data.pkl = os.system("touch /tmp/robustsynth_pwned_zip")
   evil_stack_global_zip.pt  protocol-4 STACK_GLOBAL builtins.eval(...) next to a valid state dict
   evil_legacy.pt            legacy file whose object pickle calls os.system("touch ...legacy")
+  legacy_storage_view.pt    legacy file whose tensor lies in a storage view (torch <= 1.5 style)
   *_truncated.*             truncated copies of the three formats
   plain_protocol{0..5}.pkl  one plain data object pickled by CPython at every protocol
   expected.json             names, shapes, dtypes and values (as float32) computed by PyTorch
@@ -29,6 +30,7 @@ import collections
 import io
 import json
 import os
+import pickle
 import struct
 import zipfile
 
@@ -210,6 +212,36 @@ def main():
     with open(os.path.join(OUT, "evil_legacy.pt"), "wb") as f:
         f.write(buf.getvalue())
 
+    # (g2) a legacy file whose tensor uses a storage *view* (persistent id's sixth element is
+    # (view_key, offset, size)), as torch <= 1.5 could write; torch 2 always writes None there.
+    class StorageView:
+        pass
+
+    class ViewTensor:
+        def __reduce__(self):
+            return (torch._utils._rebuild_tensor_v2,
+                    (StorageView(), 1, (2,), (1,), False, collections.OrderedDict()))
+
+    class ViewPickler(pickle.Pickler):
+        def persistent_id(self, obj):
+            if isinstance(obj, StorageView):
+                return ("storage", torch.FloatStorage, "root", "cpu", 3, ("view", 2, 3))
+            return None
+
+    buf = io.BytesIO()
+    for obj in (0x1950a86a20f9469cfc6c, 1001, {"protocol_version": 1001, "little_endian": True,
+                                              "type_sizes": {"short": 2, "int": 4, "long": 4}}):
+        pickle.dump(obj, buf, protocol=2)
+    ViewPickler(buf, protocol=2).dump(collections.OrderedDict([("view", ViewTensor())]))
+    pickle.dump(["root"], buf, protocol=2)
+    root = [0.5, 1.5, 2.5, 3.5, 4.5]
+    buf.write(struct.pack("<q", len(root)) + struct.pack(f"<{len(root)}f", *root))
+    with open(os.path.join(OUT, "legacy_storage_view.pt"), "wb") as f:
+        f.write(buf.getvalue())
+    # root[2:5] is the view, and the tensor starts one element into it: [3.5, 4.5].
+    expected["legacy_storage_view.pt"] = {"format": "pytorch-legacy", "stateDictKey": "", "tensors": [
+        {"name": "view", "shape": [2], "dtype": "float32", "values": [3.5, 4.5]}]}
+
     # (h) truncated copies: zip missing its central directory, legacy cut inside the storages,
     # safetensors cut inside the data.
     truncate_copy("tiny_zip.pt", "tiny_zip_truncated.pt", lambda n: n // 2)
@@ -218,7 +250,6 @@ def main():
 
     # (i) plain pickles of one data-only object at every protocol, written by CPython itself, to
     # check the unpickler's opcode coverage (the shared list exercises the memo).
-    import pickle
     shared = [1, 2]
     plain = {"ints": [0, 1, -1, 255, 256, 65535, 65536, -2 ** 31, 2 ** 31, 2 ** 62, -2 ** 63],
              "floats": [0.5, -1e300, 3.0], "strs": ["", "a", "\u00fcn\u00efcode \u2713", "x" * 300],
