@@ -14,6 +14,7 @@ public struct CheckpointTensor: Sendable {
     private let firstByte: Int       // the element at index (0, 0, ...)
     private let strides: [Int]       // in elements
     private let contiguous: Bool
+    static let maxExpandedCount = 1 << 28
 
     /// Validates the geometry against its storage region, so `floats()` can never read outside it.
     init(name: String, shape: [Int], strides: [Int], dtype: TensorDType, file: Data,
@@ -33,6 +34,11 @@ public struct CheckpointTensor: Sendable {
             }
         }
         let size = dtype.byteSize
+        // More elements than the storage holds is only possible with zero strides (expanded
+        // tensors); cap those so a hostile file cannot make floats() allocate without bound.
+        guard count <= max(regionLength / size, Self.maxExpandedCount) else {
+            throw FormatError("tensor '\(name)' has \(count) elements (shape \(shape), strides \(strides)) but its \(what) holds only \(regionLength / size)")
+        }
         if count > 0 {
             guard let endByte = checkedMul(lastElement, size).flatMap({ checkedAdd($0, size) }),
                   endByte <= regionLength else {

@@ -188,10 +188,9 @@ struct Unpickler {
     /// Modules and builtins that exist to run code, load code or touch the system. Naming one is
     /// refused: nothing would be executed anyway, but a checkpoint has no business asking.
     private static let codeModules: Set<String> = [
-        "os", "posix", "nt", "subprocess", "sys", "runpy", "importlib", "shutil", "socket", "pty",
-        "code", "codeop", "webbrowser", "ctypes", "pickle", "_pickle", "marshal", "commands",
-        "platform", "multiprocessing", "asyncio", "pdb", "timeit", "types", "_posixsubprocess",
-        "signal", "operator", "functools", "inspect", "tempfile", "pathlib", "io", "_io",
+        "os", "posix", "nt", "subprocess", "_posixsubprocess", "sys", "runpy", "importlib", "shutil",
+        "socket", "pty", "code", "codeop", "webbrowser", "ctypes", "pickle", "_pickle", "marshal",
+        "commands", "multiprocessing", "asyncio", "pdb", "timeit", "types", "signal",
     ]
     private static let codeBuiltins: Set<String> = [
         "eval", "exec", "execfile", "compile", "__import__", "getattr", "setattr", "delattr", "open",

@@ -131,6 +131,19 @@ final class BadInputTests: XCTestCase {
                        "\(path): truncated or corrupt file: tensor 'conv1.weight' (shape [4, 3, 3, 3], float32) reaches past the end of its storage '0', which has 8 bytes")
     }
 
+    func testHugeExpandedTensorIsRejected() {
+        XCTAssertThrowsError(try CheckpointTensor(name: "x", shape: [1 << 40], strides: [0], dtype: .float32,
+                                                  file: Data(count: 4), regionStart: 0, regionLength: 4,
+                                                  firstElement: 0, what: "storage")) { error in
+            XCTAssertTrue("\(error)".contains("has 1099511627776 elements"), "\(error)")
+        }
+        // A modest expanded tensor (stride 0) is fine and reads the one element repeatedly.
+        let one = Data([0, 0, 0x80, 0x3f])
+        XCTAssertEqual(try CheckpointTensor(name: "x", shape: [3], strides: [0], dtype: .float32, file: one,
+                                            regionStart: 0, regionLength: 4, firstElement: 0, what: "storage").floats(),
+                       [1, 1, 1])
+    }
+
     func testCompressedZipEntriesAreRejected() throws {
         let scratch = try ScratchDirectory()
         let entries = try ZipWriter.entries(of: Fixtures.bytes("tiny_zip.pt"))
