@@ -43,7 +43,7 @@ public final class PipelineRunner {
     }
 
     /// The class names of a classifier: its own, ImageNet's for 1000 classes, else numbers.
-    static func labels(of classifier: Classifier) -> ClassLabels {
+    public static func labels(of classifier: Classifier) -> ClassLabels {
         if let first = classifier.className(0) {
             var names = [first]
             for i in 1..<max(classifier.numClasses, 1) { names.append(classifier.className(i) ?? String(i)) }

@@ -11,5 +11,7 @@ struct RSynth: ParsableCommand {
             ValidateCommand.self,
             RunCommand.self,
             MergeCommand.self,
+            ClassifyCommand.self,
+            SaliencyCommand.self,
         ])
 }
