@@ -95,6 +95,7 @@ public enum JSONSchema {
                 "constraints": ["type": "array", "items": section(.constraint)],
                 "optimizer": object(SpecValidator.optimizerParameters, required: [], description: "PGD settings"),
                 "output": object(SpecValidator.outputParameters, description: "Where the run goes"),
+                "judge": object(SpecValidator.judgeParameters, description: "An independent k-nearest-neighbour judge of the results"),
             ] as [String: Any],
         ]
     }

@@ -104,7 +104,11 @@ public final class PipelineRunner {
             layout: sampler.itemCount == nil ? "grid" : "rows", group_names: groupNames,
             plugins: pluginRecords(), optimizer: OptimizerRecord(steps: settings.steps, step_size: settings.stepSize,
                                                                  use_best: settings.useBest, batch_size: spec.optimizer.batchSize,
-                                                                 seed: spec.optimizer.seed))
+                                                                 seed: spec.optimizer.seed),
+            judge: spec.judge.map { JudgeRecord(dataset: $0.dataset, k: $0.k) })
+        let judge = try spec.judge.map {
+            try NearestNeighbourJudge(dataset: $0.dataset, labels: labels, shape: shape, k: $0.k)
+        }
 
         try fm.createDirectory(atPath: (dir as NSString).appendingPathComponent("samples"), withIntermediateDirectories: true)
         try JSONFiles.write(plan, to: planPath)
@@ -143,7 +147,8 @@ public final class PipelineRunner {
                                          source_label: sourceLabels?[k], final_loss: result.loss[k],
                                          initial_loss: result.lossHistory[0][k], target_probability: result.targetProbability[k],
                                          image: "", seed_image: "", start_image: nil, seed_tensor: nil, result_tensor: nil,
-                                         losses: result.lossHistory.map { $0[k] }, seconds: seconds))
+                                         losses: result.lossHistory.map { $0[k] }, seconds: seconds,
+                                         judged_class: judge?.classify(result.x.data[result.x.exampleRange(k)])))
                 _ = record
                 done += 1
             }

@@ -29,11 +29,13 @@ public struct PipelineSpec {
     public let optimizer: Optimizer
     /// Output folder as written (relative to the working directory), nil when not given.
     public let outputDirectory: String?
+    /// The k-NN judge's image folder (resolved) and k, when the spec asks for one.
+    public let judge: (dataset: String, k: Int)?
 }
 
 /// The keys a spec may have, for validation and for the JSON Schema.
 enum SpecKeys {
-    static let top = ["version", "classifier", "seed", "task", "constraints", "optimizer", "output"]
+    static let top = ["version", "classifier", "seed", "task", "constraints", "optimizer", "output", "judge"]
     static let required = ["version", "classifier", "seed", "task"]
     static let pluginUse = ["plugin", "with"]
     static let optimizer = ["steps", "step_size", "use_best", "batch_size", "seed"]

@@ -42,6 +42,14 @@ public enum RunFolder {
         }
     }
 
+    static func judgeSummary(_ plan: RunPlan, _ records: [SampleRecord]) -> JudgeSummary? {
+        guard let j = plan.judge else { return nil }
+        let judged = records.filter { $0.judged_class != nil }
+        let recognised = judged.filter { $0.judged_class == $0.target }.count
+        return JudgeSummary(dataset: j.dataset, k: j.k, judged: judged.count, recognised: recognised,
+                            agreement: judged.isEmpty ? 0 : Double(recognised) / Double(judged.count))
+    }
+
     /// Grid, loss CSV, loss plots and manifest from the records in `dir`.
     @discardableResult
     public static func finalize(dir: String, specPath: String, classifier: String, elapsed: Double) throws -> RunManifest {
@@ -83,7 +91,7 @@ public enum RunFolder {
             shards: [], complete: records.count == plan.total_samples,
             timings: .init(total_seconds: elapsed,
                            mean_seconds_per_sample: records.isEmpty ? 0 : records.map(\.seconds).reduce(0, +) / Double(records.count)),
-            grid: gridName, loss_csv: "losses.csv", loss_plots: plots, samples: listed)
+            grid: gridName, loss_csv: "losses.csv", loss_plots: plots, judge: judgeSummary(plan, records), samples: listed)
         try JSONFiles.write(manifest, to: path("manifest.json"))
         return manifest
     }

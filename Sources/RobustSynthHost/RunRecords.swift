@@ -22,6 +22,8 @@ public struct SampleRecord: Codable, Equatable {
     public var result_tensor: String?
     public var losses: [Float]
     public var seconds: Double
+    /// The k-NN judge's class for the result, when the spec has a judge.
+    public var judged_class: Int?
 }
 
 /// What a run is, written when it starts (run.json); the same in every shard of a spec.
@@ -33,6 +35,21 @@ public struct RunPlan: Codable, Equatable {
     public var group_names: [String]
     public var plugins: [PluginRecord]
     public var optimizer: OptimizerRecord
+    public var judge: JudgeRecord?
+}
+
+public struct JudgeRecord: Codable, Equatable {
+    public var dataset: String
+    public var k: Int
+}
+
+/// How often the judge recognised the target in the results.
+public struct JudgeSummary: Codable, Equatable {
+    public var dataset: String
+    public var k: Int
+    public var judged: Int
+    public var recognised: Int
+    public var agreement: Double
 }
 
 public struct PluginRecord: Codable, Equatable {
@@ -64,6 +81,7 @@ public struct RunManifest: Codable {
     public var grid: String?
     public var loss_csv: String
     public var loss_plots: [String]
+    public var judge: JudgeSummary?
     public var samples: [SampleRecord]
 
     public struct Timings: Codable {

@@ -18,6 +18,11 @@ public enum SpecValidator {
         ParameterDecl("dir", .string, doc: "Run folder, relative to the working directory (default: runs/<spec name>)"),
     ]
 
+    public static let judgeParameters: [ParameterDecl] = [
+        ParameterDecl("dataset", .path, doc: "Folder of real labelled images (one folder per class) the k-NN judge compares results with"),
+        ParameterDecl("k", .int, default: .int(5), minimum: 1, maximum: 1000, doc: "Neighbours that vote"),
+    ]
+
     public static func validate(path: String, catalog: PluginCatalog) -> Result<PipelineSpec, SpecErrors> {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             return .failure(SpecErrors(diagnostics: [Diagnostic(file: path, line: 1, column: 1, message: "cannot read the spec file")]))
@@ -27,6 +32,7 @@ public enum SpecValidator {
 
     public static func validate(text: String, path: String, catalog: PluginCatalog) -> Result<PipelineSpec, SpecErrors> {
         var v = Validation(path: path, catalog: catalog)
+        v.text = text
         let spec = v.run(text)
         if v.diagnostics.isEmpty, let spec { return .success(spec) }
         return .failure(SpecErrors(diagnostics: v.diagnostics.sorted { ($0.line, $0.column) < ($1.line, $1.column) }))
@@ -37,6 +43,7 @@ private struct Validation {
     let path: String
     let catalog: PluginCatalog
     var diagnostics: [Diagnostic] = []
+    var text = ""
 
     init(path: String, catalog: PluginCatalog) { self.path = path; self.catalog = catalog }
 
@@ -88,14 +95,24 @@ private struct Validation {
             let values = settings(o.value, decls: SpecValidator.outputParameters, section: "output")
             if case .string(let s)? = values["dir"] { outputDirectory = s }
         }
+        var judge: (String, Int)?
+        if let j = fields["judge"] {
+            let values = settings(j.value, decls: SpecValidator.judgeParameters, section: "judge")
+            if values["dataset"] == nil, case .mapping = j.value { error(j.value, "'judge' needs 'dataset'") }
+            if case .string(let d)? = values["dataset"] {
+                var k = 5
+                if case .int(let i)? = values["k"] { k = Int(i) }
+                if case .string(let resolved) = resolvePaths(.string(d), .path) { judge = (resolved, k) }
+            }
+        }
         if let task, constraintsOK { checkRequiredConstraints(task, constraints: constraints, taskNode: fields["task"]!.value) }
         guard diagnostics.isEmpty, let classifier, let seed, let task else { return nil }
         return PipelineSpec(path: path, text: textOf(), classifier: classifier, seed: seed, task: task,
-                            constraints: constraints, optimizer: optimizer, outputDirectory: outputDirectory)
+                            constraints: constraints, optimizer: optimizer, outputDirectory: outputDirectory,
+                            judge: judge)
     }
 
-    // Kept separately so `run` stays readable; the text is re-read for the manifest.
-    func textOf() -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+    func textOf() -> String { text }
 
     mutating func reportSyntax(_ e: YamlError) {
         switch e {

@@ -39,6 +39,10 @@ struct RunCommand: ParsableCommand {
             let summary = try PipelineRunner(spec: validated, catalog: catalog, options: options).run()
             let m = summary.manifest
             print("\(summary.ranSamples) samples run, \(summary.skippedSamples) already done, \(m.samples.count) of \(m.plan.total_samples) in \(summary.directory)")
+            if let j = m.judge {
+                print(String(format: "judge: %d of %d results (%.0f%%) recognised as their target by %d-NN on %@", j.recognised, j.judged,
+                             j.agreement * 100, j.k, j.dataset))
+            }
             if let grid = m.grid { print("grid: \((summary.directory as NSString).appendingPathComponent(grid))") }
             print("manifest: \((summary.directory as NSString).appendingPathComponent("manifest.json"))")
         } catch let e as RunInterrupted {
