@@ -7,5 +7,6 @@ struct RSynth: ParsableCommand {
         abstract: "Image synthesis with a single robust classifier, composed from plugins.",
         subcommands: [
             // One line per command; each command lives in its own file.
+            SeedsCommand.self,
         ])
 }
