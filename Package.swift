@@ -8,6 +8,7 @@ let plugins: [(name: String, dependencies: [Target.Dependency])] = [
     ("Uniform", ["RobustSynthPluginSDK"]),
     ("L2Ball", ["RobustSynthPluginSDK"]),
     ("Generation", ["RobustSynthPluginSDK"]),
+    ("LinearClassifier", ["RobustSynthPluginSDK"]),
 ]
 
 let package = Package(

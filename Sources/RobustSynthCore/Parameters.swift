@@ -133,3 +133,48 @@ public struct ParameterValues: Sendable {
 }
 
 import Foundation
+
+/// How a parameter is passed to a plugin's create function (synth_plugin.h): bool as int32,
+/// int as int64, double, strings and paths as a C string pointer; a list as a pointer to its
+/// items followed by an int64 count.
+public enum CArgumentKind: Sendable { case int32, int64, double, pointer }
+
+extension ParameterType {
+    public var cArgumentKinds: [CArgumentKind] {
+        switch self {
+        case .bool: return [.int32]
+        case .int: return [.int64]
+        case .double: return [.double]
+        case .string, .path: return [.pointer]
+        case .list: return [.pointer, .int64]
+        }
+    }
+
+    /// The ABI's type code (SYNTH_PARAM_*).
+    public var abiCode: Int32 {
+        switch self {
+        case .bool: return 1
+        case .int: return 2
+        case .double: return 3
+        case .string: return 4
+        case .path: return 5
+        case .list(let element): return 0x100 | element.abiCode
+        }
+    }
+
+    public init?(abiCode: Int32) {
+        if abiCode & 0x100 != 0 {
+            guard let e = ParameterType(abiCode: abiCode & 0xff) else { return nil }
+            self = .list(e)
+            return
+        }
+        switch abiCode {
+        case 1: self = .bool
+        case 2: self = .int
+        case 3: self = .double
+        case 4: self = .string
+        case 5: self = .path
+        default: return nil
+        }
+    }
+}

@@ -89,10 +89,24 @@ public struct TaskSetup: Sendable {
     public var inputShape: ImageShape
     /// The seed source's item count (nil for a distribution).
     public var sourceItemCount: Int?
-    public var labels: ClassLabels
-    public init(numClasses: Int, inputShape: ImageShape, sourceItemCount: Int?, labels: ClassLabels) {
-        self.numClasses = numClasses; self.inputShape = inputShape
-        self.sourceItemCount = sourceItemCount; self.labels = labels
+    /// A class written as text (index, name, WordNet id) to its index.
+    public var resolveClass: @Sendable (String) -> Int?
+    /// The closest class name to an unknown one, for "did you mean".
+    public var suggestClass: @Sendable (String) -> String?
+    public var className: @Sendable (Int) -> String
+    public init(numClasses: Int, inputShape: ImageShape, sourceItemCount: Int?,
+                resolveClass: @escaping @Sendable (String) -> Int?,
+                suggestClass: @escaping @Sendable (String) -> String?,
+                className: @escaping @Sendable (Int) -> String) {
+        self.numClasses = numClasses; self.inputShape = inputShape; self.sourceItemCount = sourceItemCount
+        self.resolveClass = resolveClass; self.suggestClass = suggestClass; self.className = className
+    }
+
+    /// Resolves `text` or throws "unknown class 'x' (did you mean 'y'?)".
+    public func requireClass(_ text: String) throws -> Int {
+        if let i = resolveClass(text) { return i }
+        if let s = suggestClass(text) { throw PluginError("unknown class '\(text)' (did you mean '\(s)'?)") }
+        throw PluginError("unknown class '\(text)'")
     }
 }
 

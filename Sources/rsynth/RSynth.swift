@@ -7,6 +7,10 @@ struct RSynth: ParsableCommand {
         abstract: "Image synthesis with a single robust classifier, composed from plugins.",
         subcommands: [
             // One line per command; each command lives in its own file.
+            PluginsCommand.self,
+            ValidateCommand.self,
+            RunCommand.self,
+            MergeCommand.self,
             SeedsCommand.self,
         ])
 }

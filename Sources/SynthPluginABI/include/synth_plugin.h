@@ -145,10 +145,14 @@ typedef struct synth_constraint_iface {
 typedef struct synth_task_setup {
     int64_t num_classes;        /* of the classifier */
     int64_t channels, height, width;
-    int64_t source_item_count;  /* the seed source's item_count */
-    /* Resolves a class name or index written as text to an index, or -1. */
+    int64_t source_item_count;  /* the seed source's item_count (-1: a distribution) */
+    void *host;                 /* pass back to the functions below */
+    /* A class written as text (index, name, WordNet id) to its index, or -1. */
     int64_t (*resolve_class)(void *host, const char *name);
-    void *host;
+    /* The closest class name to an unknown one ("did you mean"), or NULL. */
+    const char *(*suggest_class)(void *host, const char *name);
+    /* The name of class `index` (owned by the host, valid during the run). */
+    const char *(*class_name)(void *host, int64_t index);
 } synth_task_setup;
 
 typedef struct synth_task_item {
@@ -164,14 +168,14 @@ typedef struct synth_task_iface {
     synth_status (*plan)(void *context, const synth_task_setup *setup, int64_t *count);
     synth_status (*item)(void *context, int64_t index, synth_task_item *out);
     /* Turn seeds [n,C,H,W] into starting points x0 [n,C,H,W] (e.g. cut a patch, down- and
-     * up-sample) and optionally a mask [n,1,H,W] (mask may be NULL when the task makes none). */
+     * up-sample). The host zero-fills mask [n,1,H,W]; a task that rewrites a region marks it
+     * with 1 there. `seeds` are the per-sample random seeds. */
     synth_status (*prepare)(void *context, const int64_t *items, const uint64_t *seeds,
                             const synth_tensor *source, synth_tensor *x0, synth_tensor *mask);
     /* Names of the constraint plugins this task needs, NULL-terminated (may be NULL). */
     const char *const *(*required_constraints)(void *context);
     /* Defaults for the optimiser when the spec gives none (Table 1 of the paper). */
-    int64_t default_steps;
-    double default_step_size;
+    synth_status (*defaults)(void *context, int64_t *steps, double *step_size);
     const char *(*last_error)(void *context);
     void (*destroy)(void *context);
 } synth_task_iface;

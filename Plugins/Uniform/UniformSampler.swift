@@ -1,0 +1,41 @@
+import RobustSynthPluginSDK
+
+/// Seeds drawn from U[0, 1), the same for every class (the paper's weakest seed).
+/// With `resolution` R > 0 the noise is drawn at R x R and up-sampled by nearest neighbour,
+/// as the paper does for its class-conditional seeds.
+final class UniformSampler: SeedSampler, PluginFactory {
+    static let info = PluginInfo(
+        name: "uniform", kind: .seedSampler, version: "1.0.0",
+        summary: "Uniform noise U[0,1), independent of the class",
+        parameters: [
+            ParameterDecl("resolution", .int, default: .int(0), minimum: 0, maximum: 4096,
+                          doc: "Draw the noise at this square resolution and up-sample (nearest); 0: the classifier's input size"),
+        ])
+
+    let resolution: Int
+
+    init(parameters: ParameterValues) throws {
+        resolution = parameters.int("resolution")
+    }
+
+    var itemCount: Int? { nil }
+
+    func sample(_ request: SeedRequest, shape: ImageShape) throws -> (images: Tensor, labels: [Int]?) {
+        let r = resolution == 0 ? nil : resolution
+        var out = [Float]()
+        out.reserveCapacity(request.count * shape.count)
+        for seed in request.seeds {
+            var rng = RandomStream(seed: seed)
+            let h = r ?? shape.height, w = r ?? shape.width
+            let small = (0..<(shape.channels * h * w)).map { _ in rng.nextUniformFloat() }
+            out.append(contentsOf: nearestResize(small, channels: shape.channels, from: (h, w),
+                                                 to: (shape.height, shape.width)))
+        }
+        return (Tensor(shape: [request.count, shape.channels, shape.height, shape.width], data: out), nil)
+    }
+}
+
+@_cdecl("synth_plugin_entry")
+public func synthPluginEntry(_ hostABI: UInt32) -> UnsafeRawPointer? {
+    exportPlugin(UniformSampler.self, hostABI: hostABI)
+}

@@ -1,0 +1,255 @@
+import Foundation
+import RobustSynthCore
+import SynthPluginABI
+
+// Swift conformers around loaded C descriptors: the rest of the host sees only the protocols.
+// Each call passes caller-allocated buffers, checks the status and turns a failure into a
+// HostedPluginError carrying the plugin's own message.
+
+private func message(_ lastError: ((UnsafeMutableRawPointer?) -> UnsafePointer<CChar>?)?, _ ctx: UnsafeMutableRawPointer) -> String {
+    lastError?(ctx).map { String(cString: $0) } ?? "failed without a message"
+}
+
+/// Calls `body` with a synth_tensor describing `t`'s storage.
+private func withTensor<R>(_ t: inout Tensor, _ body: (UnsafeMutablePointer<synth_tensor>) throws -> R) rethrows -> R {
+    let shape = t.shape
+    return try t.data.withUnsafeMutableBufferPointer { buf in
+        var st = synth_tensor()
+        st.data = buf.baseAddress
+        st.rank = Int32(shape.count)
+        withUnsafeMutableBytes(of: &st.shape) { raw in
+            let dims = raw.bindMemory(to: Int64.self)
+            for i in 0..<4 { dims[i] = i < shape.count ? Int64(shape[i]) : 1 }
+        }
+        return try body(&st)
+    }
+}
+
+public final class HostedClassifier: Classifier {
+    let plugin: LoadedPlugin
+    let context: UnsafeMutableRawPointer
+    let iface: synth_classifier_iface
+    public let inputShape: ImageShape
+    public let numClasses: Int
+
+    init(_ plugin: LoadedPlugin, context: UnsafeMutableRawPointer) throws {
+        self.plugin = plugin
+        self.context = context
+        iface = plugin.descriptor.pointee.iface!.assumingMemoryBound(to: synth_classifier_iface.self).pointee
+        var info = synth_classifier_info()
+        if iface.info!(context, &info) != SYNTH_OK {
+            throw HostedPluginError(plugin: plugin.info.name, message: message(iface.last_error, context))
+        }
+        inputShape = ImageShape(channels: Int(info.channels), height: Int(info.height), width: Int(info.width))
+        numClasses = Int(info.num_classes)
+    }
+
+    deinit { iface.destroy?(context) }
+
+    public func className(_ index: Int) -> String? {
+        iface.class_name?(context, Int64(index)).map { String(cString: $0) }
+    }
+
+    public func forward(_ x: Tensor) throws -> Tensor {
+        var x = x
+        var logits = Tensor(zeros: [x.batch, numClasses])
+        let status = withTensor(&x) { xt in withTensor(&logits) { lt in iface.forward!(context, xt, lt) } }
+        if status != SYNTH_OK { throw HostedPluginError(plugin: plugin.info.name, message: message(iface.last_error, context)) }
+        return logits
+    }
+
+    public func inputGradient(_ dlogits: Tensor) throws -> Tensor {
+        var d = dlogits
+        var dx = Tensor(zeros: [dlogits.batch, inputShape.channels, inputShape.height, inputShape.width])
+        let status = withTensor(&d) { dt in withTensor(&dx) { xt in iface.input_gradient!(context, dt, xt) } }
+        if status != SYNTH_OK { throw HostedPluginError(plugin: plugin.info.name, message: message(iface.last_error, context)) }
+        return dx
+    }
+}
+
+public final class HostedSeedSampler: SeedSampler {
+    let plugin: LoadedPlugin
+    let context: UnsafeMutableRawPointer
+    let iface: synth_seed_sampler_iface
+
+    init(_ plugin: LoadedPlugin, context: UnsafeMutableRawPointer) {
+        self.plugin = plugin
+        self.context = context
+        iface = plugin.descriptor.pointee.iface!.assumingMemoryBound(to: synth_seed_sampler_iface.self).pointee
+    }
+
+    deinit { iface.destroy?(context) }
+
+    public var itemCount: Int? {
+        guard let f = iface.item_count else { return nil }
+        let n = f(context)
+        return n < 0 ? nil : Int(n)
+    }
+
+    public func sample(_ request: SeedRequest, shape: ImageShape) throws -> (images: Tensor, labels: [Int]?) {
+        let n = request.count
+        var out = Tensor(zeros: [n, shape.channels, shape.height, shape.width])
+        var labels = [Int64](repeating: -1, count: n)
+        let classes = request.classes.map(Int64.init)
+        let items = request.items?.map(Int64.init)
+        let status: synth_status = classes.withUnsafeBufferPointer { c in
+            request.seeds.withUnsafeBufferPointer { s in
+                (items ?? []).withUnsafeBufferPointer { it in
+                    var r = synth_seed_request(n: Int64(n), classes: c.baseAddress, seeds: s.baseAddress,
+                                               items: items == nil ? nil : it.baseAddress)
+                    return withTensor(&out) { o in labels.withUnsafeMutableBufferPointer { iface.sample!(context, &r, o, $0.baseAddress) } }
+                }
+            }
+        }
+        if status != SYNTH_OK { throw HostedPluginError(plugin: plugin.info.name, message: message(iface.last_error, context)) }
+        let known = labels.allSatisfy { $0 >= 0 }
+        return (out, known ? labels.map(Int.init) : nil)
+    }
+}
+
+public final class HostedConstraint: Constraint {
+    let plugin: LoadedPlugin
+    let context: UnsafeMutableRawPointer
+    let iface: synth_constraint_iface
+
+    init(_ plugin: LoadedPlugin, context: UnsafeMutableRawPointer) {
+        self.plugin = plugin
+        self.context = context
+        iface = plugin.descriptor.pointee.iface!.assumingMemoryBound(to: synth_constraint_iface.self).pointee
+    }
+
+    deinit { iface.destroy?(context) }
+
+    public var name: String { plugin.info.name }
+    public var hasPenalty: Bool { iface.penalty != nil }
+    public var hasProjection: Bool { iface.project != nil }
+
+    private func withBatch<R>(_ b: ConstraintBatch, _ body: (UnsafePointer<synth_batch>) -> R) -> R {
+        let s = b.x0.shape
+        return b.x0.data.withUnsafeBufferPointer { x0 in
+            func call(_ mask: UnsafePointer<Float>?) -> R {
+                var batch = synth_batch(n: Int64(s[0]), channels: Int64(s[1]), height: Int64(s[2]), width: Int64(s[3]),
+                                        x0: x0.baseAddress, mask: mask)
+                return body(&batch)
+            }
+            if let m = b.mask { return m.data.withUnsafeBufferPointer { call($0.baseAddress) } }
+            return call(nil)
+        }
+    }
+
+    public func penalty(_ batch: ConstraintBatch, x: Tensor, loss: inout [Float], gradient: inout Tensor) throws {
+        guard let f = iface.penalty else { return }
+        let status = withBatch(batch) { b in
+            x.data.withUnsafeBufferPointer { xs in
+                loss.withUnsafeMutableBufferPointer { l in
+                    gradient.data.withUnsafeMutableBufferPointer { g in f(context, b, xs.baseAddress, l.baseAddress, g.baseAddress) }
+                }
+            }
+        }
+        if status != SYNTH_OK { throw HostedPluginError(plugin: plugin.info.name, message: message(iface.last_error, context)) }
+    }
+
+    public func project(_ batch: ConstraintBatch, x: inout Tensor) throws {
+        guard let f = iface.project else { return }
+        let status = withBatch(batch) { b in x.data.withUnsafeMutableBufferPointer { f(context, b, $0.baseAddress) } }
+        if status != SYNTH_OK { throw HostedPluginError(plugin: plugin.info.name, message: message(iface.last_error, context)) }
+    }
+}
+
+public final class HostedTask: SynthesisTask {
+    let plugin: LoadedPlugin
+    let context: UnsafeMutableRawPointer
+    let iface: synth_task_iface
+
+    init(_ plugin: LoadedPlugin, context: UnsafeMutableRawPointer) {
+        self.plugin = plugin
+        self.context = context
+        iface = plugin.descriptor.pointee.iface!.assumingMemoryBound(to: synth_task_iface.self).pointee
+    }
+
+    deinit { iface.destroy?(context) }
+
+    private func check(_ status: synth_status) throws {
+        if status != SYNTH_OK { throw HostedPluginError(plugin: plugin.info.name, message: message(iface.last_error, context)) }
+    }
+
+    /// What the task's callbacks reach through `host`.
+    private final class SetupBox {
+        let setup: TaskSetup
+        var strings: [UnsafeMutablePointer<CChar>] = []
+        init(_ setup: TaskSetup) { self.setup = setup }
+        deinit { for s in strings { free(s) } }
+        func keep(_ s: String) -> UnsafePointer<CChar> {
+            let p = strdup(s)!
+            strings.append(p)
+            return UnsafePointer(p)
+        }
+    }
+
+    public func plan(_ setup: TaskSetup) throws -> [TaskItem] {
+        let box = SetupBox(setup)
+        let host = Unmanaged.passUnretained(box).toOpaque()
+        var s = synth_task_setup()
+        s.num_classes = Int64(setup.numClasses)
+        s.channels = Int64(setup.inputShape.channels)
+        s.height = Int64(setup.inputShape.height)
+        s.width = Int64(setup.inputShape.width)
+        s.source_item_count = Int64(setup.sourceItemCount ?? -1)
+        s.host = host
+        s.resolve_class = { host, name in
+            let b = Unmanaged<SetupBox>.fromOpaque(host!).takeUnretainedValue()
+            return Int64(b.setup.resolveClass(String(cString: name!)) ?? -1)
+        }
+        s.suggest_class = { host, name in
+            let b = Unmanaged<SetupBox>.fromOpaque(host!).takeUnretainedValue()
+            return b.setup.suggestClass(String(cString: name!)).map { b.keep($0) }
+        }
+        s.class_name = { host, index in
+            let b = Unmanaged<SetupBox>.fromOpaque(host!).takeUnretainedValue()
+            return b.keep(b.setup.className(Int(index)))
+        }
+        var count: Int64 = 0
+        try withExtendedLifetime(box) { try check(iface.plan!(context, &s, &count)) }
+        var items = [TaskItem]()
+        for i in 0..<count {
+            var t = synth_task_item()
+            try check(iface.item!(context, i, &t))
+            items.append(TaskItem(seedClass: t.seed_class < 0 ? nil : Int(t.seed_class),
+                                  sourceItem: t.source_item < 0 ? nil : Int(t.source_item),
+                                  target: Int(t.target), group: Int(t.group)))
+        }
+        return items
+    }
+
+    public func prepare(items: [Int], seeds: [UInt64], source: Tensor) throws -> (x0: Tensor, mask: Tensor?) {
+        var src = source
+        var x0 = Tensor(zeros: source.shape)
+        var mask = Tensor(zeros: [source.batch, 1, source.shape[2], source.shape[3]])
+        let it = items.map(Int64.init)
+        let status = it.withUnsafeBufferPointer { i in
+            seeds.withUnsafeBufferPointer { s in
+                withTensor(&src) { st in withTensor(&x0) { xt in withTensor(&mask) { mt in
+                    iface.prepare!(context, i.baseAddress, s.baseAddress, st, xt, mt)
+                } } }
+            }
+        }
+        try check(status)
+        return (x0, mask.data.contains { $0 != 0 } ? mask : nil)
+    }
+
+    public var requiredConstraints: [String] {
+        guard let f = iface.required_constraints, let list = f(context) else { return [] }
+        var names = [String]()
+        var i = 0
+        while let s = list[i] { names.append(String(cString: s)); i += 1 }
+        return names
+    }
+
+    private var defaults: (Int, Double) {
+        var steps: Int64 = 0, size = 0.0
+        if let f = iface.defaults, f(context, &steps, &size) == SYNTH_OK { return (Int(steps), size) }
+        return (60, 1)
+    }
+    public var defaultSteps: Int { defaults.0 }
+    public var defaultStepSize: Double { defaults.1 }
+}

@@ -1,0 +1,159 @@
+import Foundation
+import ImageIO
+import RobustSynthCore
+
+public let rsynthVersion = "0.1.0"
+
+/// Runs a validated spec into a run folder:
+///   run.json                what the run is (spec fingerprint, plan, plugin versions)
+///   spec.yaml               the spec as given
+///   samples/NNNNNN.png      each result; -seed.png and -start.png beside it; .json its record
+///   grid.png, losses.csv, loss-<group>.svg, manifest.json
+/// Every file is written atomically; a sample counts as done once its record exists, so an
+/// interrupted run started again skips what is finished and ends with the same files.
+public struct RunOptions {
+    public var outputDirectory: String
+    /// Run only items with index % count == index (0-based), for job arrays.
+    public var shard: (index: Int, count: Int) = (0, 1)
+    public var saveTensors = false
+    public var quiet = false
+    public init(outputDirectory: String) { self.outputDirectory = outputDirectory }
+}
+
+public struct RunSummary {
+    public let directory: String
+    public let manifest: RunManifest
+    public let ranSamples: Int
+    public let skippedSamples: Int
+}
+
+public final class PipelineRunner {
+    let spec: PipelineSpec
+    let catalog: PluginCatalog
+    let options: RunOptions
+
+    public init(spec: PipelineSpec, catalog: PluginCatalog, options: RunOptions) {
+        self.spec = spec; self.catalog = catalog; self.options = options
+    }
+
+    static func fingerprint(_ text: String) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return String(format: "fnv1a64:%016llx", h)
+    }
+
+    /// The class names of a classifier: its own, ImageNet's for 1000 classes, else numbers.
+    static func labels(of classifier: Classifier) -> ClassLabels {
+        if let first = classifier.className(0) {
+            var names = [first]
+            for i in 1..<max(classifier.numClasses, 1) { names.append(classifier.className(i) ?? String(i)) }
+            return ClassLabels(names: names)
+        }
+        return classifier.numClasses == 1000 ? .imageNet : .numbered(classifier.numClasses)
+    }
+
+    public func run() throws -> RunSummary {
+        let started = Date()
+        let dir = options.outputDirectory
+        let fm = FileManager.default
+        let fingerprint = PipelineRunner.fingerprint(spec.text)
+
+        // A folder that holds another spec's run is never touched.
+        let planPath = (dir as NSString).appendingPathComponent("run.json")
+        if let existing = try? JSONFiles.read(RunPlan.self, from: planPath), existing.spec_fingerprint != fingerprint {
+            throw RunError("output folder \(dir) holds a run of a different spec (its spec.yaml differs from \(spec.path)); choose another output folder or remove it")
+        }
+
+        // Compose: every piece is a plugin; failures name the plugin.
+        let classifier = try catalog.makeClassifier(spec.classifier.plugin, spec.classifier.values)
+        let sampler = try catalog.makeSeedSampler(spec.seed.plugin, spec.seed.values)
+        let task = try catalog.makeTask(spec.task.plugin, spec.task.values)
+        let constraints = try spec.constraints.map { try catalog.makeConstraint($0.plugin, $0.values) }
+        let labels = PipelineRunner.labels(of: classifier)
+        let shape = classifier.inputShape
+        let setup = TaskSetup(numClasses: classifier.numClasses, inputShape: shape, sourceItemCount: sampler.itemCount,
+                              resolveClass: { labels.resolve($0) }, suggestClass: { labels.suggestion(for: $0) },
+                              className: { labels.name($0) })
+        let items = try task.plan(setup)
+        for (i, item) in items.enumerated() where item.target < 0 || item.target >= classifier.numClasses {
+            throw RunError("plugin '\(spec.task.plugin.info.name)': item \(i) targets class \(item.target), but the classifier has \(classifier.numClasses) classes")
+        }
+        if let n = sampler.itemCount, let bad = items.first(where: { ($0.sourceItem ?? 0) >= n }) {
+            throw RunError("plugin '\(spec.task.plugin.info.name)' asks for source item \(bad.sourceItem!), but '\(spec.seed.plugin.info.name)' has \(n)")
+        }
+        let settings = PGDSettings(steps: spec.optimizer.steps ?? task.defaultSteps,
+                                   stepSize: spec.optimizer.stepSize ?? task.defaultStepSize,
+                                   useBest: spec.optimizer.useBest)
+        let groupCount = (items.map(\.group).max() ?? -1) + 1
+        let groupNames = (0..<groupCount).map { g in items.first { $0.group == g }.map { labels.name($0.target) } ?? "group \(g)" }
+        let plan = RunPlan(
+            spec_fingerprint: fingerprint, total_samples: items.count,
+            layout: sampler.itemCount == nil ? "grid" : "rows", group_names: groupNames,
+            plugins: pluginRecords(), optimizer: OptimizerRecord(steps: settings.steps, step_size: settings.stepSize,
+                                                                 use_best: settings.useBest, batch_size: spec.optimizer.batchSize,
+                                                                 seed: spec.optimizer.seed))
+
+        try fm.createDirectory(atPath: (dir as NSString).appendingPathComponent("samples"), withIntermediateDirectories: true)
+        try JSONFiles.write(plan, to: planPath)
+        try Data(spec.text.utf8).write(to: URL(fileURLWithPath: (dir as NSString).appendingPathComponent("spec.yaml")), options: .atomic)
+
+        let mine = items.indices.filter { $0 % options.shard.count == options.shard.index }
+        let todo = mine.filter { !fm.fileExists(atPath: RunFolder.recordPath(dir, $0)) }
+        let progress = Progress(total: mine.count, label: spec.task.plugin.info.name)
+        progress.enabled = !options.quiet
+        var done = mine.count - todo.count
+        progress.update(done: done, force: true)
+
+        for start in stride(from: 0, to: todo.count, by: spec.optimizer.batchSize) {
+            if Interruption.isRequested { progress.finish(); throw RunInterrupted(done: done, total: mine.count) }
+            let batch = Array(todo[start..<min(start + spec.optimizer.batchSize, todo.count)])
+            let batchStart = Date()
+            let seeds = batch.map { RandomStream.sampleSeed(run: spec.optimizer.seed, index: $0) }
+            let request = SeedRequest(classes: batch.map { items[$0].seedClass ?? items[$0].target }, seeds: seeds,
+                                      items: sampler.itemCount == nil ? nil : batch.map { items[$0].sourceItem ?? $0 })
+            let (source, sourceLabels) = try sampler.sample(request, shape: shape)
+            let (x0, mask) = try task.prepare(items: batch, seeds: seeds, source: source)
+            let problem = PGDProblem(classifier: classifier, x0: x0, targets: batch.map { items[$0].target },
+                                     mask: mask, constraints: constraints)
+            let result = try runPGD(problem, settings: settings) { step, losses in
+                progress.update(done: done, partial: Double(step) / Double(max(settings.steps, 1)), batchSize: batch.count,
+                                loss: losses.reduce(0, +) / Float(losses.count))
+            }
+            let seconds = Date().timeIntervalSince(batchStart) / Double(batch.count)
+            for (k, index) in batch.enumerated() {
+                let item = items[index]
+                let record = try RunFolder.writeSample(
+                    dir: dir, index: index, source: source.example(k), start: x0.example(k), result: result.x.example(k),
+                    showStart: x0.example(k) != source.example(k), saveTensors: options.saveTensors,
+                    record: SampleRecord(index: index, target: item.target, target_name: labels.name(item.target),
+                                         group: item.group, group_name: groupNames[item.group], seed: seeds[k],
+                                         source_label: sourceLabels?[k], final_loss: result.loss[k],
+                                         initial_loss: result.lossHistory[0][k], target_probability: result.targetProbability[k],
+                                         image: "", seed_image: "", start_image: nil, seed_tensor: nil, result_tensor: nil,
+                                         losses: result.lossHistory.map { $0[k] }, seconds: seconds))
+                _ = record
+                done += 1
+            }
+            progress.update(done: done, force: true)
+        }
+        progress.finish()
+        let manifest = try RunFolder.finalize(dir: dir, specPath: spec.path, classifier: spec.classifier.plugin.info.name,
+                                              elapsed: Date().timeIntervalSince(started))
+        return RunSummary(directory: dir, manifest: manifest, ranSamples: todo.count, skippedSamples: mine.count - todo.count)
+    }
+
+    func pluginRecords() -> [PluginRecord] {
+        func record(_ section: String, _ use: PipelineSpec.PluginUse) -> PluginRecord {
+            PluginRecord(section: section, name: use.plugin.info.name, version: use.plugin.info.version,
+                         library: URL(fileURLWithPath: use.plugin.library).lastPathComponent,
+                         parameters: use.given.mapValues(\.json))
+        }
+        return [record("classifier", spec.classifier), record("seed", spec.seed), record("task", spec.task)]
+            + spec.constraints.map { record("constraints", $0) }
+    }
+}
+
+public struct RunError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

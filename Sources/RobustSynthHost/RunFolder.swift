@@ -1,0 +1,90 @@
+import Foundation
+import ImageIO
+import RobustSynthCore
+
+/// Reading and writing the files of a run folder; building its figures and manifest from the
+/// sample records (so a resumed run, a single shard and merged shards all end the same way).
+public enum RunFolder {
+    static func name(_ index: Int) -> String { String(format: "%06d", index) }
+    static func recordPath(_ dir: String, _ index: Int) -> String {
+        (dir as NSString).appendingPathComponent("samples/\(name(index)).json")
+    }
+
+    /// Writes a sample's images (and tensors), then its record last: the record marks it done.
+    static func writeSample(dir: String, index: Int, source: Tensor, start: Tensor, result: Tensor, showStart: Bool,
+                            saveTensors: Bool, record: SampleRecord) throws -> SampleRecord {
+        var r = record
+        let base = "samples/\(name(index))"
+        func path(_ rel: String) -> String { (dir as NSString).appendingPathComponent(rel) }
+        r.image = base + ".png"
+        r.seed_image = base + "-seed.png"
+        try ImageFile.writePNG(RGBImage(tensor: result), to: path(r.image))
+        try ImageFile.writePNG(RGBImage(tensor: source), to: path(r.seed_image))
+        if showStart {
+            r.start_image = base + "-start.png"
+            try ImageFile.writePNG(RGBImage(tensor: start), to: path(r.start_image!))
+        }
+        if saveTensors {
+            r.seed_tensor = base + "-seed.npy"
+            r.result_tensor = base + "-result.npy"
+            try NPY.write(Tensor(shape: Array(start.shape.dropFirst()), data: start.data), to: path(r.seed_tensor!))
+            try NPY.write(Tensor(shape: Array(result.shape.dropFirst()), data: result.data), to: path(r.result_tensor!))
+        }
+        try JSONFiles.write(r, to: recordPath(dir, index))
+        return r
+    }
+
+    public static func records(in dir: String) throws -> [SampleRecord] {
+        let samples = (dir as NSString).appendingPathComponent("samples")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: samples)) ?? []
+        return try names.filter { $0.hasSuffix(".json") }.sorted().map {
+            try JSONFiles.read(SampleRecord.self, from: (samples as NSString).appendingPathComponent($0))
+        }
+    }
+
+    /// Grid, loss CSV, loss plots and manifest from the records in `dir`.
+    @discardableResult
+    public static func finalize(dir: String, specPath: String, classifier: String, elapsed: Double) throws -> RunManifest {
+        func path(_ rel: String) -> String { (dir as NSString).appendingPathComponent(rel) }
+        let plan = try JSONFiles.read(RunPlan.self, from: path("run.json"))
+        let records = try self.records(in: dir)
+        func image(_ rel: String?) -> RGBImage? { rel.flatMap { try? ImageFile.read(path($0)) } }
+
+        // The paper's Figure 2 (a row of results per class), or source | start | result rows.
+        var rows = [[RGBImage]]()
+        if plan.layout == "grid" {
+            for g in 0..<plan.group_names.count {
+                let row = records.filter { $0.group == g }.compactMap { image($0.image) }
+                if !row.isEmpty { rows.append(row) }
+            }
+        } else {
+            for r in records.prefix(64) { rows.append([image(r.seed_image), image(r.start_image), image(r.image)].compactMap { $0 }) }
+        }
+        var gridName: String?
+        if !rows.isEmpty {
+            gridName = "grid.png"
+            try ImageFile.writePNG(ImageGrid.make(rows: rows, gap: 2), to: path(gridName!))
+        }
+        try Data(RunFigures.lossCSV(records).utf8).write(to: URL(fileURLWithPath: path("losses.csv")), options: .atomic)
+        var plots = [String]()
+        for (g, groupName) in plan.group_names.enumerated() {
+            let members = records.filter { $0.group == g }
+            guard !members.isEmpty else { continue }
+            let file = "loss-\(String(format: "%02d", g))-\(RunFigures.slug(groupName)).svg"
+            try Data(RunFigures.lossPlotSVG(title: "Loss per step: \(groupName)", members).utf8)
+                .write(to: URL(fileURLWithPath: path(file)), options: .atomic)
+            plots.append(file)
+        }
+        let spec = (try? String(contentsOfFile: path("spec.yaml"), encoding: .utf8)) ?? ""
+        var listed = records
+        for i in listed.indices { listed[i].losses = [] }
+        let manifest = RunManifest(
+            rsynth_version: rsynthVersion, spec: spec, spec_path: specPath, classifier: classifier, plan: plan,
+            shards: [], complete: records.count == plan.total_samples,
+            timings: .init(total_seconds: elapsed,
+                           mean_seconds_per_sample: records.isEmpty ? 0 : records.map(\.seconds).reduce(0, +) / Double(records.count)),
+            grid: gridName, loss_csv: "losses.csv", loss_plots: plots, samples: listed)
+        try JSONFiles.write(manifest, to: path("manifest.json"))
+        return manifest
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+
+/// What a run folder holds about one finished sample (samples/NNNNNN.json). The manifest and
+/// the figures are rebuilt from these, so resuming, sharding and merging need nothing else.
+public struct SampleRecord: Codable, Equatable {
+    public var index: Int
+    public var target: Int
+    public var target_name: String
+    public var group: Int
+    public var group_name: String
+    public var seed: UInt64
+    /// True class of the source image, where the seed source knows it.
+    public var source_label: Int?
+    public var final_loss: Float
+    public var initial_loss: Float
+    public var target_probability: Float
+    /// Paths relative to the run folder.
+    public var image: String
+    public var seed_image: String
+    public var start_image: String?
+    public var seed_tensor: String?
+    public var result_tensor: String?
+    public var losses: [Float]
+    public var seconds: Double
+}
+
+/// What a run is, written when it starts (run.json); the same in every shard of a spec.
+public struct RunPlan: Codable, Equatable {
+    public var spec_fingerprint: String
+    public var total_samples: Int
+    /// "grid": one row per group of results (generation); "rows": source | start | result per sample.
+    public var layout: String
+    public var group_names: [String]
+    public var plugins: [PluginRecord]
+    public var optimizer: OptimizerRecord
+}
+
+public struct PluginRecord: Codable, Equatable {
+    public var section: String
+    public var name: String
+    public var version: String
+    public var library: String
+    public var parameters: [String: String]
+}
+
+public struct OptimizerRecord: Codable, Equatable {
+    public var steps: Int
+    public var step_size: Double
+    public var use_best: Bool
+    public var batch_size: Int
+    public var seed: UInt64
+}
+
+/// The manifest of a run folder (manifest.json).
+public struct RunManifest: Codable {
+    public var rsynth_version: String
+    public var spec: String
+    public var spec_path: String
+    public var classifier: String
+    public var plan: RunPlan
+    public var shards: [String]
+    public var complete: Bool
+    public var timings: Timings
+    public var grid: String?
+    public var loss_csv: String
+    public var loss_plots: [String]
+    public var samples: [SampleRecord]
+
+    public struct Timings: Codable {
+        public var total_seconds: Double
+        public var mean_seconds_per_sample: Double
+    }
+}
+
+enum JSONFiles {
+    static func write<T: Encodable>(_ value: T, to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try encoder.encode(value).write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+    static func read<T: Decodable>(_ type: T.Type, from path: String) throws -> T {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        return try JSONDecoder().decode(type, from: data)
+    }
+}

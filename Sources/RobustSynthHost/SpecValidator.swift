@@ -1,0 +1,248 @@
+import Foundation
+import RobustSynthCore
+import Yams
+
+/// Checks a whole pipeline spec against the plugins in a catalog and reports every problem at
+/// its line and column, not just the first.
+public enum SpecValidator {
+    /// The optimiser's settings, declared like plugin parameters so that they are checked,
+    /// documented and put in the JSON Schema the same way.
+    public static let optimizerParameters: [ParameterDecl] = [
+        ParameterDecl("steps", .int, minimum: 1, maximum: 1_000_000, doc: "PGD steps (default: the task's, from the paper's Table 1)"),
+        ParameterDecl("step_size", .double, minimum: 0, doc: "Step size alpha of the normalised L2 step (default: the task's)"),
+        ParameterDecl("use_best", .bool, default: .bool(true), doc: "Keep each sample's lowest-loss iterate rather than the last"),
+        ParameterDecl("batch_size", .int, default: .int(8), minimum: 1, maximum: 4096, doc: "Samples per classifier call"),
+        ParameterDecl("seed", .int, default: .int(0), minimum: 0, doc: "Seed of the run; each sample draws from its own stream"),
+    ]
+    public static let outputParameters: [ParameterDecl] = [
+        ParameterDecl("dir", .string, doc: "Run folder, relative to the working directory (default: runs/<spec name>)"),
+    ]
+
+    public static func validate(path: String, catalog: PluginCatalog) -> Result<PipelineSpec, SpecErrors> {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            return .failure(SpecErrors(diagnostics: [Diagnostic(file: path, line: 1, column: 1, message: "cannot read the spec file")]))
+        }
+        return validate(text: text, path: path, catalog: catalog)
+    }
+
+    public static func validate(text: String, path: String, catalog: PluginCatalog) -> Result<PipelineSpec, SpecErrors> {
+        var v = Validation(path: path, catalog: catalog)
+        let spec = v.run(text)
+        if v.diagnostics.isEmpty, let spec { return .success(spec) }
+        return .failure(SpecErrors(diagnostics: v.diagnostics.sorted { ($0.line, $0.column) < ($1.line, $1.column) }))
+    }
+}
+
+private struct Validation {
+    let path: String
+    let catalog: PluginCatalog
+    var diagnostics: [Diagnostic] = []
+
+    init(path: String, catalog: PluginCatalog) { self.path = path; self.catalog = catalog }
+
+    mutating func error(_ node: Node?, _ message: String) {
+        let mark = node?.mark
+        diagnostics.append(Diagnostic(file: path, line: mark?.line ?? 1, column: mark?.column ?? 1, message: message))
+    }
+
+    mutating func run(_ text: String) -> PipelineSpec? {
+        let root: Node
+        do {
+            guard let r = try Yams.compose(yaml: text) else { error(nil, "the spec is empty"); return nil }
+            root = r
+        } catch let e as YamlError {
+            reportSyntax(e)
+            return nil
+        } catch {
+            self.error(nil, "cannot parse the spec: \(error)")
+            return nil
+        }
+        guard case .mapping(let top) = root else { error(root, "a spec is a mapping of sections (version, classifier, seed, task, ...)"); return nil }
+        let fields = checkKeys(top, allowed: SpecKeys.top, in: "the spec")
+        for key in SpecKeys.required where fields[key] == nil {
+            error(root, "missing required section '\(key)'")
+        }
+        if let version = fields["version"] {
+            if case .scalar(let s) = version.value, s.string == "1" {} else {
+                error(version.value, "unsupported spec version \(ParameterConversion.describe(version.value)): this rsynth reads version 1")
+            }
+        }
+        let classifier = fields["classifier"].flatMap { pluginUse($0.value, section: "classifier", kind: .classifier) }
+        let seed = fields["seed"].flatMap { pluginUse($0.value, section: "seed", kind: .seedSampler) }
+        let task = fields["task"].flatMap { pluginUse($0.value, section: "task", kind: .task) }
+        var constraints = [PipelineSpec.PluginUse]()
+        var constraintsOK = true
+        if let c = fields["constraints"] {
+            if case .sequence(let seq) = c.value {
+                for item in seq {
+                    if let use = pluginUse(item, section: "constraints", kind: .constraint) { constraints.append(use) } else { constraintsOK = false }
+                }
+            } else {
+                error(c.value, "'constraints' must be a list of plugin uses ({ plugin: NAME, with: {...} })")
+                constraintsOK = false
+            }
+        }
+        let optimizer = fields["optimizer"].map { optimizerSection($0.value) } ?? PipelineSpec.Optimizer()
+        var outputDirectory: String?
+        if let o = fields["output"] {
+            let values = settings(o.value, decls: SpecValidator.outputParameters, section: "output")
+            if case .string(let s)? = values["dir"] { outputDirectory = s }
+        }
+        if let task, constraintsOK { checkRequiredConstraints(task, constraints: constraints, taskNode: fields["task"]!.value) }
+        guard diagnostics.isEmpty, let classifier, let seed, let task else { return nil }
+        return PipelineSpec(path: path, text: textOf(), classifier: classifier, seed: seed, task: task,
+                            constraints: constraints, optimizer: optimizer, outputDirectory: outputDirectory)
+    }
+
+    // Kept separately so `run` stays readable; the text is re-read for the manifest.
+    func textOf() -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+
+    mutating func reportSyntax(_ e: YamlError) {
+        switch e {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+            diagnostics.append(Diagnostic(file: path, line: mark.line, column: mark.column, message: "YAML syntax: \(problem)"))
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            diagnostics.append(Diagnostic(file: path, line: context.mark.line, column: context.mark.column,
+                                          message: "duplicate key \(duplicates.map { "'\($0)'" }.joined(separator: ", "))"))
+        default:
+            diagnostics.append(Diagnostic(file: path, line: 1, column: 1, message: "YAML: \(e)"))
+        }
+    }
+
+    /// The mapping's entries by key; unknown keys reported with "did you mean".
+    mutating func checkKeys(_ mapping: Node.Mapping, allowed: [String], in place: String) -> [String: (key: Node, value: Node)] {
+        var fields = [String: (key: Node, value: Node)]()
+        for (key, value) in mapping {
+            guard case .scalar(let k) = key else { error(key, "keys must be plain names"); continue }
+            if allowed.contains(k.string) {
+                fields[k.string] = (key, value)
+            } else {
+                var message = "unknown key '\(k.string)' in \(place)"
+                if let near = closestMatch(to: k.string, in: allowed) { message += " (did you mean '\(near)'?)" }
+                error(key, message)
+            }
+        }
+        return fields
+    }
+
+    /// `{ plugin: NAME, with: { ... } }` for a plugin of `kind`.
+    mutating func pluginUse(_ node: Node, section: String, kind: PluginKind) -> PipelineSpec.PluginUse? {
+        guard case .mapping(let m) = node else {
+            error(node, "'\(section)' must be a mapping: { plugin: NAME, with: { ... } }")
+            return nil
+        }
+        let fields = checkKeys(m, allowed: SpecKeys.pluginUse, in: "'\(section)'")
+        guard let nameField = fields["plugin"] else { error(node, "'\(section)' needs a 'plugin' name"); return nil }
+        guard case .scalar(let n) = nameField.value else { error(nameField.value, "'plugin' must be a name"); return nil }
+        let name = n.string
+        guard let plugin = catalog.plugin(named: name) else {
+            error(nameField.value, catalog.unknownPluginMessage(name, kind: kind))
+            return nil
+        }
+        guard plugin.info.kind == kind else {
+            error(nameField.value, "plugin '\(name)' is a \(plugin.info.kind.rawValue), but '\(section)' needs a \(kind.rawValue)")
+            return nil
+        }
+        var given = [String: ParameterValue]()
+        var mentioned = Set<String>()
+        var failed = false
+        var withNode: Node?
+        if let w = fields["with"] {
+            withNode = w.value
+            if case .mapping(let wm) = w.value {
+                let names = plugin.info.parameters.map(\.name)
+                for (key, value) in wm {
+                    guard case .scalar(let k) = key else { error(key, "parameter names must be plain names"); failed = true; continue }
+                    guard let decl = plugin.info.parameters.first(where: { $0.name == k.string }) else {
+                        var message = "plugin '\(name)' has no parameter '\(k.string)'"
+                        if let near = closestMatch(to: k.string, in: names) { message += " (did you mean '\(near)'?)" }
+                        else if names.isEmpty { message += " (it takes none)" }
+                        error(key, message)
+                        failed = true
+                        continue
+                    }
+                    mentioned.insert(decl.name)
+                    switch ParameterConversion.convert(value, to: decl) {
+                    case .success(let v): given[decl.name] = v
+                    case .failure(let p): error(p.node ?? value, p.message); failed = true
+                    }
+                }
+            } else if case .scalar(let s) = w.value, s.string.isEmpty || s.string == "~" || s.string == "null" {
+                // `with:` left empty: no parameters.
+            } else {
+                error(w.value, "'with' must be a mapping of parameter names to values")
+                failed = true
+            }
+        }
+        for decl in plugin.info.parameters where decl.defaultValue == nil && !mentioned.contains(decl.name) {
+            error(withNode ?? nameField.value, "plugin '\(name)' needs parameter '\(decl.name)' (\(decl.type)): \(decl.doc)")
+            failed = true
+        }
+        if failed { return nil }
+        var values = [String: ParameterValue]()
+        for decl in plugin.info.parameters {
+            let v = given[decl.name] ?? decl.defaultValue!
+            values[decl.name] = resolvePaths(v, decl.type)
+        }
+        return PipelineSpec.PluginUse(plugin: plugin, values: ParameterValues(values), given: given)
+    }
+
+    /// Relative paths in a spec are relative to the spec's folder.
+    func resolvePaths(_ value: ParameterValue, _ type: ParameterType) -> ParameterValue {
+        switch (type, value) {
+        case (.path, .string(let s)) where !s.isEmpty && !s.hasPrefix("/"):
+            let base = URL(fileURLWithPath: path).deletingLastPathComponent()
+            return .string(base.appendingPathComponent(s).standardizedFileURL.path)
+        case (.list(let e), .list(let items)):
+            return .list(items.map { resolvePaths($0, e) })
+        default:
+            return value
+        }
+    }
+
+    /// A mapping of settings declared like parameters (optimizer, output).
+    mutating func settings(_ node: Node, decls: [ParameterDecl], section: String) -> [String: ParameterValue] {
+        guard case .mapping(let m) = node else { error(node, "'\(section)' must be a mapping"); return [:] }
+        let fields = checkKeys(m, allowed: decls.map(\.name), in: "'\(section)'")
+        var values = [String: ParameterValue]()
+        for decl in decls {
+            guard let f = fields[decl.name] else { continue }
+            switch ParameterConversion.convert(f.value, to: decl) {
+            case .success(let v): values[decl.name] = v
+            case .failure(let p): error(p.node ?? f.value, p.message.replacingOccurrences(of: "parameter '", with: "'\(section).", options: .anchored))
+            }
+        }
+        return values
+    }
+
+    mutating func optimizerSection(_ node: Node) -> PipelineSpec.Optimizer {
+        let v = settings(node, decls: SpecValidator.optimizerParameters, section: "optimizer")
+        var o = PipelineSpec.Optimizer()
+        if case .int(let i)? = v["steps"] { o.steps = Int(i) }
+        if case .double(let d)? = v["step_size"] { o.stepSize = d }
+        if case .bool(let b)? = v["use_best"] { o.useBest = b }
+        if case .int(let i)? = v["batch_size"] { o.batchSize = Int(i) }
+        if case .int(let i)? = v["seed"] { o.seed = UInt64(i) }
+        return o
+    }
+
+    /// A task names the constraints it cannot do without; the spec must list them.
+    mutating func checkRequiredConstraints(_ task: PipelineSpec.PluginUse, constraints: [PipelineSpec.PluginUse], taskNode: Node) {
+        let required: [String]
+        do {
+            required = try catalog.makeTask(task.plugin, task.values).requiredConstraints
+        } catch {
+            self.error(pluginNode(taskNode), "\(error)")
+            return
+        }
+        let present = Set(constraints.map(\.plugin.info.name))
+        for name in required where !present.contains(name) {
+            error(pluginNode(taskNode), "task '\(task.plugin.info.name)' needs a '\(name)' constraint: add { plugin: \(name), with: {...} } under 'constraints'")
+        }
+    }
+
+    func pluginNode(_ node: Node) -> Node {
+        if case .mapping(let m) = node, let p = m["plugin"] { return p }
+        return node
+    }
+}

@@ -1,0 +1,44 @@
+import SynthPluginABI
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The context pointer a Swift plugin hands the host: the instance plus the storage for the
+/// message of its last failure (owned here until the next call, as the ABI says).
+final class InstanceBox {
+    let object: AnyObject
+    private var lastError: UnsafeMutablePointer<CChar>?
+    var cachedStrings: [Int: UnsafeMutablePointer<CChar>] = [:]
+    var requiredConstraints: UnsafePointer<UnsafePointer<CChar>?>?
+
+    init(_ object: AnyObject) { self.object = object }
+
+    deinit {
+        free(lastError)
+        for (_, s) in cachedStrings { free(s) }
+    }
+
+    var errorMessage: UnsafePointer<CChar>? { lastError.map { UnsafePointer($0) } }
+
+    func fail(_ error: Error) -> synth_status {
+        free(lastError)
+        lastError = strdup(String(describing: error))
+        return SYNTH_ERROR
+    }
+
+    /// Runs `body`, turning a thrown error into a status and a stored message.
+    func guarded(_ body: () throws -> Void) -> synth_status {
+        do { try body(); return SYNTH_OK } catch { return fail(error) }
+    }
+
+    static func from(_ context: UnsafeMutableRawPointer?) -> InstanceBox {
+        Unmanaged<InstanceBox>.fromOpaque(context!).takeUnretainedValue()
+    }
+
+    static func release(_ context: UnsafeMutableRawPointer?) {
+        guard let context else { return }
+        Unmanaged<InstanceBox>.fromOpaque(context).release()
+    }
+}

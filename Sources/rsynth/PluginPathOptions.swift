@@ -1,0 +1,26 @@
+import ArgumentParser
+import RobustSynthHost
+
+/// `--plugin-path`, accepted by every command that loads plugins.
+struct PluginPathOptions: ParsableArguments {
+    @Option(name: .customLong("plugin-path"),
+            help: ArgumentHelp("A folder (or library) to load plugins from; repeatable. Searched before RSYNTH_PLUGIN_PATH (colon-separated) and the folder of rsynth itself.",
+                               valueName: "dir"))
+    var pluginPaths: [String] = []
+
+    func catalog() -> PluginCatalog { PluginCatalog.discover(pluginPaths: pluginPaths) }
+}
+
+/// Prints to standard error.
+func warn(_ text: String) {
+    var stderr = StandardError()
+    print(text, to: &stderr)
+}
+
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) {
+        FileHandle.standardError.write(string.data(using: .utf8)!)
+    }
+}
+
+import Foundation

@@ -1,2 +1,0 @@
-import XCTest
-final class CorePlaceholder: XCTestCase { func testTargetBuilds() {} }

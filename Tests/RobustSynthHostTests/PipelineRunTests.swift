@@ -1,0 +1,128 @@
+import Foundation
+@testable import RobustSynthHost
+import XCTest
+
+/// Whole runs through the rsynth executable: a third-party C plugin in a pipeline, the
+/// invariants of the results, resume, shards and merge, and failures that leave nothing behind.
+final class PipelineRunTests: XCTestCase {
+    func spec(seed: String = "{ plugin: uniform }", classes: String = "[3, 8]", steps: Int = 15, eps: Double = 2,
+              batch: Int = 3) -> String {
+        """
+        version: 1
+        classifier: { plugin: linear, with: { classes: 10, size: 16 } }
+        seed: \(seed)
+        task: { plugin: generation, with: { classes: \(classes), per_class: 4 } }
+        constraints:
+          - { plugin: l2-ball, with: { eps: \(eps) } }
+        optimizer: { steps: \(steps), step_size: 0.5, batch_size: \(batch), seed: 5 }
+
+        """
+    }
+
+    func l2(_ a: [Float], _ b: [Float]) -> Double {
+        zip(a, b).map { Double($0 - $1) * Double($0 - $1) }.reduce(0, +).squareRoot()
+    }
+
+    func testCExamplePluginBuiltWithCCRunsInAPipeline() throws {
+        let dir = TestSupport.temporaryDirectory()
+        // Exactly the build command documented at the top of the example.
+        _ = try TestSupport.buildCPlugin(TestSupport.root.appendingPathComponent("Examples/c-plugin/gaussian_noise.c"),
+                                         into: dir, name: "gaussian_noise")
+        let specPath = dir.appendingPathComponent("spec.yaml")
+        TestSupport.write(spec(seed: "{ plugin: gaussian-noise, with: { std: 0.1, channel_means: [0.2, 0.5, 0.8] } }"), to: specPath)
+        let out = dir.appendingPathComponent("run")
+        let r = try TestSupport.rsynth(["run", specPath.path, "--plugin-path", dir.path, "--out", out.path, "--save-tensors", "--quiet"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.hasPrefix("8 samples run, 0 already done, 8 of 8 in \(out.path)\n"), r.stdout)
+
+        let manifest = try TestSupport.json(out.appendingPathComponent("manifest.json"))
+        let plugins = (manifest["plan"] as! [String: Any])["plugins"] as! [[String: Any]]
+        XCTAssertEqual(plugins.map { $0["name"] as! String }, ["linear", "gaussian-noise", "generation", "l2-ball"])
+        XCTAssertEqual(plugins[1]["library"] as? String, "libgaussian_noise.so")
+        let samples = manifest["samples"] as! [[String: Any]]
+        XCTAssertEqual(samples.count, 8)
+        XCTAssertEqual(samples.map { $0["target"] as! Int }, [3, 3, 3, 3, 8, 8, 8, 8])
+        var channelMeans = [Double](repeating: 0, count: 3)
+        for s in samples {
+            let seed = try TestSupport.readNPY(out.appendingPathComponent(s["seed_tensor"] as! String))
+            let result = try TestSupport.readNPY(out.appendingPathComponent(s["result_tensor"] as! String))
+            XCTAssertEqual(seed.shape, [3, 16, 16])
+            XCTAssertEqual(result.shape, [3, 16, 16])
+            XCTAssertTrue(result.values.allSatisfy { $0 >= 0 && $0 <= 1 })
+            XCTAssertLessThanOrEqual(l2(result.values, seed.values), 2 + 1e-4)
+            XCTAssertLessThan(s["final_loss"] as! Double, s["initial_loss"] as! Double)
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(s["image"] as! String).path))
+            for c in 0..<3 { channelMeans[c] += seed.values[(c * 256)..<((c + 1) * 256)].map(Double.init).reduce(0, +) / 256 / 8 }
+        }
+        // The C plugin's parameters arrived: per-channel means of its seeds (std 0.1 over 2048
+        // pixels per channel: standard error 0.002; clamping at 0 and 1 is negligible here).
+        for (got, want) in zip(channelMeans, [0.2, 0.5, 0.8]) { XCTAssertEqual(got, want, accuracy: 0.01) }
+        for file in ["grid.png", "losses.csv", "loss-00-3.svg", "loss-01-8.svg", "spec.yaml", "run.json"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path), file)
+        }
+        let csv = try String(contentsOf: out.appendingPathComponent("losses.csv"), encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(csv.first, "sample,target,step,loss")
+        XCTAssertEqual(csv.count, 1 + 8 * 16)
+    }
+
+    func testResumedAndShardedRunsEqualASingleRunByteForByte() throws {
+        let dir = TestSupport.temporaryDirectory()
+        let specPath = dir.appendingPathComponent("spec.yaml")
+        TestSupport.write(spec(), to: specPath)
+        func run(_ out: String, _ extra: [String] = []) throws -> TestSupport.Output {
+            let r = try TestSupport.rsynth(["run", specPath.path, "--out", dir.appendingPathComponent(out).path, "--quiet"] + extra)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            return r
+        }
+        try run("single")
+        try run("shard0", ["--shard", "0/2"])
+        try run("shard1", ["--shard", "1/2"])
+        let merged = try TestSupport.rsynth(["merge", "--out", dir.appendingPathComponent("merged").path,
+                                             dir.appendingPathComponent("shard0").path, dir.appendingPathComponent("shard1").path])
+        XCTAssertEqual(merged.status, 0, merged.stderr)
+        // An interrupted run is a folder with some samples done: finish it.
+        try run("resumed", ["--shard", "0/2"])
+        let resumed = try run("resumed")
+        XCTAssertTrue(resumed.stdout.hasPrefix("4 samples run, 4 already done, 8 of 8"), resumed.stdout)
+
+        let single = dir.appendingPathComponent("single")
+        let names = try FileManager.default.contentsOfDirectory(atPath: single.appendingPathComponent("samples").path)
+            .filter { $0.hasSuffix(".png") }.sorted()
+        XCTAssertEqual(names.count, 16)
+        for other in ["merged", "resumed"] {
+            for name in names + ["../grid.png"] {
+                let a = try Data(contentsOf: single.appendingPathComponent("samples/\(name)"))
+                let b = try Data(contentsOf: dir.appendingPathComponent("\(other)/samples/\(name)"))
+                XCTAssertEqual(a, b, "\(other)/\(name)")
+            }
+            let csvA = try String(contentsOf: single.appendingPathComponent("losses.csv"), encoding: .utf8)
+            let csvB = try String(contentsOf: dir.appendingPathComponent("\(other)/losses.csv"), encoding: .utf8)
+            XCTAssertEqual(csvA, csvB, other)
+        }
+    }
+
+    func testAFolderHoldingAnotherSpecsRunIsRefused() throws {
+        let dir = TestSupport.temporaryDirectory()
+        let a = dir.appendingPathComponent("a.yaml"), b = dir.appendingPathComponent("b.yaml")
+        TestSupport.write(spec(steps: 3), to: a)
+        TestSupport.write(spec(steps: 4), to: b)
+        let out = dir.appendingPathComponent("run").path
+        XCTAssertEqual(try TestSupport.rsynth(["run", a.path, "--out", out, "--quiet"]).status, 0)
+        let before = try Data(contentsOf: URL(fileURLWithPath: out + "/samples/000000.png"))
+        let r = try TestSupport.rsynth(["run", b.path, "--out", out, "--quiet"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.stderr, "rsynth: error: output folder \(out) holds a run of a different spec (its spec.yaml differs from \(b.path)); choose another output folder or remove it\n")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out + "/samples/000000.png")), before)
+    }
+
+    func testAPluginFailureNamesThePluginAndWritesNothing() throws {
+        let dir = TestSupport.temporaryDirectory()
+        let specPath = dir.appendingPathComponent("spec.yaml")
+        TestSupport.write(spec(classes: "[tench, tnech]").replacingOccurrences(of: "classes: 10", with: "classes: 1000"), to: specPath)
+        let out = dir.appendingPathComponent("run")
+        let r = try TestSupport.rsynth(["run", specPath.path, "--out", out.path, "--quiet"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.stderr, "rsynth: error: plugin 'generation': unknown class 'tnech' (did you mean 'tench'?)\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.path))
+    }
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class HostPlaceholder: XCTestCase { func testTargetBuilds() {} }

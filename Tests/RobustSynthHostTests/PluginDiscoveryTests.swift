@@ -1,0 +1,80 @@
+import Foundation
+import RobustSynthCore
+@testable import RobustSynthHost
+import XCTest
+
+final class PluginDiscoveryTests: XCTestCase {
+    func testEachBuiltPluginComesFromItsOwnLibrary() {
+        let catalog = PluginCatalog.discover(pluginPaths: [TestSupport.products.path], environment: [:])
+        let byName = Dictionary(uniqueKeysWithValues: catalog.plugins.map { ($0.info.name, $0) })
+        let expected: [(String, PluginKind, String)] = [
+            ("uniform", .seedSampler, "libRSynthUniform.so"),
+            ("l2-ball", .constraint, "libRSynthL2Ball.so"),
+            ("generation", .task, "libRSynthGeneration.so"),
+            ("linear", .classifier, "libRSynthLinearClassifier.so"),
+        ]
+        for (name, kind, library) in expected {
+            XCTAssertEqual(byName[name]?.info.kind, kind, name)
+            XCTAssertEqual(byName[name].map { URL(fileURLWithPath: $0.library).lastPathComponent }, library, name)
+        }
+        XCTAssertEqual(catalog.failures, [])
+    }
+
+    func testPluginsJSONListsNameKindVersionAndLibrary() throws {
+        let r = try TestSupport.rsynth(["plugins", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        let plugins = object["plugins"] as! [[String: String]]
+        XCTAssertGreaterThanOrEqual(plugins.count, 4)
+        for p in plugins {
+            for field in ["name", "kind", "version", "library"] { XCTAssertNotNil(p[field], "\(field) missing in \(p)") }
+            XCTAssertTrue(FileManager.default.fileExists(atPath: p["library"]!), p["library"]!)
+        }
+        let uniform = plugins.first { $0["name"] == "uniform" }!
+        XCTAssertEqual(uniform["kind"], "seed-sampler")
+        XCTAssertEqual(uniform["version"], "1.0.0")
+        XCTAssertEqual(URL(fileURLWithPath: uniform["library"]!).lastPathComponent, "libRSynthUniform.so")
+    }
+
+    func testBrokenLibrariesAreReportedAndTheOthersStillLoad() throws {
+        let dir = TestSupport.temporaryDirectory()
+        _ = try TestSupport.buildCPlugin(TestSupport.fixture("plugins/future_abi_plugin.c"), into: dir, name: "future")
+        _ = try TestSupport.buildCPlugin(TestSupport.fixture("plugins/not_a_plugin.c"), into: dir, name: "plain")
+        TestSupport.write("not a library\n", to: dir.appendingPathComponent("libnotes.so"))
+        try FileManager.default.copyItem(at: TestSupport.products.appendingPathComponent("libRSynthUniform.so"),
+                                         to: dir.appendingPathComponent("libuniform-copy.so"))
+
+        let catalog = PluginCatalog.discover(pluginPaths: [dir.path, TestSupport.products.path], environment: [:])
+        let reasons = Dictionary(uniqueKeysWithValues: catalog.failures.map { (URL(fileURLWithPath: $0.library).lastPathComponent, $0.reason) })
+        XCTAssertEqual(reasons["libfuture.so"],
+                       "built for plugin ABI version 99, but this rsynth speaks ABI version 1: upgrade rsynth to one that speaks version 99, or rebuild the plugin against this rsynth's synth_plugin.h")
+        XCTAssertEqual(reasons["libplain.so"], "not a RobustSynth plugin: it exports no synth_plugin_entry symbol")
+        XCTAssertTrue(reasons["libnotes.so"]?.hasPrefix("cannot be opened: ") ?? false, reasons["libnotes.so"] ?? "not reported")
+        XCTAssertEqual(reasons["libRSynthUniform.so"],
+                       "duplicate plugin name 'uniform': already loaded from \(dir.path)/libuniform-copy.so; this copy is skipped")
+        // Everything else still works.
+        XCTAssertNotNil(catalog.plugin(named: "generation"))
+        XCTAssertEqual(catalog.plugin(named: "uniform")?.library, dir.appendingPathComponent("libuniform-copy.so").path)
+
+        let r = try TestSupport.rsynth(["plugins", "--plugin-path", dir.path])
+        XCTAssertEqual(r.status, 0)
+        XCTAssertTrue(r.stdout.contains("Libraries that failed to load:\n"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("  \(dir.path)/libfuture.so: built for plugin ABI version 99"), r.stdout)
+    }
+
+    func testSearchOrderIsFlagThenEnvironmentThenExecutableFolder() {
+        let path = PluginLoader.searchPath(pluginPaths: ["/a", "/b"], environment: ["RSYNTH_PLUGIN_PATH": "/c::/d"],
+                                           executableDirectory: "/bin/rsynth-dir")
+        XCTAssertEqual(path, ["/a", "/b", "/c", "/d", "/bin/rsynth-dir"])
+    }
+
+    func testDescribeShowsTypesDefaultsRangesAndDocs() throws {
+        let r = try TestSupport.rsynth(["plugins", "describe", "l2-ball"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.hasPrefix("l2-ball 1.0.0 (constraint): Projection onto the L2 ball of radius eps around the starting image\n"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("\n  eps (double, required, range [0, inf))\n"), r.stdout)
+        let unknown = try TestSupport.rsynth(["plugins", "describe", "l2-bal"])
+        XCTAssertNotEqual(unknown.status, 0)
+        XCTAssertTrue(unknown.stderr.contains("Error: unknown plugin 'l2-bal' (did you mean 'l2-ball'?)"), unknown.stderr)
+    }
+}
