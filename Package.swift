@@ -9,6 +9,9 @@ let plugins: [(name: String, dependencies: [Target.Dependency])] = [
     ("L2Ball", ["RobustSynthPluginSDK"]),
     ("Generation", ["RobustSynthPluginSDK"]),
     ("LinearClassifier", ["RobustSynthPluginSDK"]),
+    ("UnivariateNormal", ["RobustSynthPluginSDK", "ImageIO"]),
+    ("MultivariateNormal", ["RobustSynthPluginSDK", "ImageIO"]),
+    ("DatasetImage", ["RobustSynthPluginSDK", "ImageIO"]),
 ]
 
 let package = Package(

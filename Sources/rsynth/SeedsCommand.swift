@@ -15,9 +15,7 @@ struct SeedsCommand: ParsableCommand {
 enum SeedsCLI {
     /// "imagenet" or a class count ("10": classes named 0 ... 9).
     static func labels(_ text: String) throws -> ClassLabels {
-        if text.lowercased() == "imagenet" { return .imageNet }
-        if let k = Int(text), k > 0 { return .numbered(k) }
-        throw ValidationError("--labels must be 'imagenet' or a class count, got '\(text)'")
+        do { return try SeedModelSource.labels(text) } catch { throw ValidationError("--labels: \(error)") }
     }
 
     /// The class model that `text` names: a class index, a class name stored in the model, or
