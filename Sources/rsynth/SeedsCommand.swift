@@ -29,7 +29,7 @@ enum SeedsCLI {
                c.name == ClassLabels.imageNet.name(i) { return c }
         }
         var msg = "seed model '\(path)' has no class '\(t)'"
-        if let m = closestMatch(to: t, in: model.classes.map(\.name)) { msg += " (did you mean '\(m)'?)" }
+        if Int(t) == nil, let m = closestMatch(to: t, in: model.classes.map(\.name)) { msg += " (did you mean '\(m)'?)" }
         let names = model.classes.prefix(12).map { "\($0.label) (\($0.name))" }.joined(separator: ", ")
         msg += "; it has \(names)\(model.classes.count > 12 ? ", ..." : "")"
         throw CLIError(msg)
