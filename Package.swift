@@ -5,10 +5,14 @@ import PackageDescription
 // built from Plugins/<Name>. The host finds them next to the `rsynth` executable.
 // To add a plugin: one line here, one folder under Plugins/.
 let plugins: [(name: String, dependencies: [Target.Dependency])] = [
-    ("Uniform", ["RobustSynthPluginSDK"]),
+    ("Uniform", ["RobustSynthPluginSDK", "ImageIO"]),
     ("L2Ball", ["RobustSynthPluginSDK"]),
     ("Generation", ["RobustSynthPluginSDK"]),
     ("LinearClassifier", ["RobustSynthPluginSDK"]),
+    ("MaskedPenalty", ["RobustSynthPluginSDK"]),
+    ("Inpainting", ["RobustSynthPluginSDK", "ImageIO"]),
+    ("SuperResolution", ["RobustSynthPluginSDK", "ImageIO"]),
+    ("Translation", ["RobustSynthPluginSDK"]),
     ("UnivariateNormal", ["RobustSynthPluginSDK", "ImageIO"]),
     ("MultivariateNormal", ["RobustSynthPluginSDK", "ImageIO"]),
     ("DatasetImage", ["RobustSynthPluginSDK", "ImageIO"]),

@@ -37,6 +37,9 @@ final class DatasetImageSampler: SeedSampler, PluginFactory {
 
     var itemCount: Int? { source.dataset.count }
 
+    /// The class of every item, so tasks can pick items by class (round robin) before loading.
+    var itemLabels: [Int]? { source.dataset.items.map(\.label) }
+
     func sample(_ request: SeedRequest, shape: ImageShape) throws -> (images: Tensor, labels: [Int]?) {
         guard shape.channels == 3 else { throw PluginError("dataset images are RGB; the classifier takes \(shape.channels) channels") }
         let items = request.items ?? Array(0..<request.count)

@@ -1,3 +1,4 @@
+import ImageIO
 import RobustSynthPluginSDK
 
 /// Seeds drawn from U[0, 1), the same for every class (the paper's weakest seed).
@@ -21,17 +22,15 @@ final class UniformSampler: SeedSampler, PluginFactory {
     var itemCount: Int? { nil }
 
     func sample(_ request: SeedRequest, shape: ImageShape) throws -> (images: Tensor, labels: [Int]?) {
-        let r = resolution == 0 ? nil : resolution
-        var out = [Float]()
-        out.reserveCapacity(request.count * shape.count)
+        let h = resolution == 0 ? shape.height : resolution, w = resolution == 0 ? shape.width : resolution
+        var noise = [Float]()
+        noise.reserveCapacity(request.count * shape.channels * h * w)
         for seed in request.seeds {
             var rng = RandomStream(seed: seed)
-            let h = r ?? shape.height, w = r ?? shape.width
-            let small = (0..<(shape.channels * h * w)).map { _ in rng.nextUniformFloat() }
-            out.append(contentsOf: nearestResize(small, channels: shape.channels, from: (h, w),
-                                                 to: (shape.height, shape.width)))
+            for _ in 0..<(shape.channels * h * w) { noise.append(rng.nextUniformFloat()) }
         }
-        return (Tensor(shape: [request.count, shape.channels, shape.height, shape.width], data: out), nil)
+        let small = Tensor(shape: [request.count, shape.channels, h, w], data: noise)
+        return (Resample.nearest(small, height: shape.height, width: shape.width), nil)
     }
 }
 

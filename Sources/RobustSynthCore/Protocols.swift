@@ -62,8 +62,14 @@ public struct SeedRequest: Sendable {
 public protocol SeedSampler: AnyObject {
     /// Number of items of a finite source, nil for a distribution.
     var itemCount: Int? { get }
+    /// The true class of every item of a finite source, where known.
+    var itemLabels: [Int]? { get }
     /// Fills [n, C, H, W] with values in [0, 1]; labels are the true classes where known.
     func sample(_ request: SeedRequest, shape: ImageShape) throws -> (images: Tensor, labels: [Int]?)
+}
+
+extension SeedSampler {
+    public var itemLabels: [Int]? { nil }
 }
 
 /// What a constraint sees of a batch besides the current iterate.
@@ -89,16 +95,19 @@ public struct TaskSetup: Sendable {
     public var inputShape: ImageShape
     /// The seed source's item count (nil for a distribution).
     public var sourceItemCount: Int?
+    /// True class of every source item, where the source knows them.
+    public var sourceItemLabels: [Int]?
     /// A class written as text (index, name, WordNet id) to its index.
     public var resolveClass: @Sendable (String) -> Int?
     /// The closest class name to an unknown one, for "did you mean".
     public var suggestClass: @Sendable (String) -> String?
     public var className: @Sendable (Int) -> String
-    public init(numClasses: Int, inputShape: ImageShape, sourceItemCount: Int?,
+    public init(numClasses: Int, inputShape: ImageShape, sourceItemCount: Int?, sourceItemLabels: [Int]? = nil,
                 resolveClass: @escaping @Sendable (String) -> Int?,
                 suggestClass: @escaping @Sendable (String) -> String?,
                 className: @escaping @Sendable (Int) -> String) {
         self.numClasses = numClasses; self.inputShape = inputShape; self.sourceItemCount = sourceItemCount
+        self.sourceItemLabels = sourceItemLabels
         self.resolveClass = resolveClass; self.suggestClass = suggestClass; self.className = className
     }
 
@@ -116,10 +125,13 @@ public struct TaskItem: Equatable, Sendable {
     public var seedClass: Int?
     /// Item of a finite source, or nil.
     public var sourceItem: Int?
-    /// Class the optimisation drives towards.
+    /// Class the optimisation drives towards, or `TaskItem.sourceLabel`: the true class of the
+    /// source item (known once it is loaded).
     public var target: Int
     /// Row of the run's grid.
     public var group: Int
+    public static let sourceLabel = -1
+
     public init(seedClass: Int?, sourceItem: Int?, target: Int, group: Int) {
         self.seedClass = seedClass; self.sourceItem = sourceItem; self.target = target; self.group = group
     }

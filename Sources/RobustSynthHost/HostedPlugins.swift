@@ -86,6 +86,13 @@ public final class HostedSeedSampler: SeedSampler {
         return n < 0 ? nil : Int(n)
     }
 
+    public var itemLabels: [Int]? {
+        guard let f = iface.item_labels, let n = itemCount else { return nil }
+        var labels = [Int64](repeating: -1, count: n)
+        let status = labels.withUnsafeMutableBufferPointer { f(context, $0.baseAddress) }
+        return status == SYNTH_OK ? labels.map(Int.init) : nil
+    }
+
     public func sample(_ request: SeedRequest, shape: ImageShape) throws -> (images: Tensor, labels: [Int]?) {
         let n = request.count
         var out = Tensor(zeros: [n, shape.channels, shape.height, shape.width])
@@ -196,6 +203,7 @@ public final class HostedTask: SynthesisTask {
         s.width = Int64(setup.inputShape.width)
         s.source_item_count = Int64(setup.sourceItemCount ?? -1)
         s.host = host
+        let labels = setup.sourceItemLabels.map { $0.map(Int64.init) }
         s.resolve_class = { host, name in
             let b = Unmanaged<SetupBox>.fromOpaque(host!).takeUnretainedValue()
             return Int64(b.setup.resolveClass(String(cString: name!)) ?? -1)
@@ -209,7 +217,12 @@ public final class HostedTask: SynthesisTask {
             return b.keep(b.setup.className(Int(index)))
         }
         var count: Int64 = 0
-        try withExtendedLifetime(box) { try check(iface.plan!(context, &s, &count)) }
+        try withExtendedLifetime(box) {
+            try (labels ?? []).withUnsafeBufferPointer { l in
+                s.source_item_labels = labels == nil ? nil : l.baseAddress
+                try check(iface.plan!(context, &s, &count))
+            }
+        }
         var items = [TaskItem]()
         for i in 0..<count {
             var t = synth_task_item()

@@ -43,7 +43,7 @@ public final class PipelineRunner {
     }
 
     /// The class names of a classifier: its own, ImageNet's for 1000 classes, else numbers.
-    static func labels(of classifier: Classifier) -> ClassLabels {
+    public static func labels(of classifier: Classifier) -> ClassLabels {
         if let first = classifier.className(0) {
             var names = [first]
             for i in 1..<max(classifier.numClasses, 1) { names.append(classifier.className(i) ?? String(i)) }
@@ -72,9 +72,22 @@ public final class PipelineRunner {
         let labels = PipelineRunner.labels(of: classifier)
         let shape = classifier.inputShape
         let setup = TaskSetup(numClasses: classifier.numClasses, inputShape: shape, sourceItemCount: sampler.itemCount,
+                              sourceItemLabels: sampler.itemLabels,
                               resolveClass: { labels.resolve($0) }, suggestClass: { labels.suggestion(for: $0) },
                               className: { labels.name($0) })
-        let items = try task.plan(setup)
+        var items = try task.plan(setup)
+        // Items whose target is "the true class of the source image" get it now, before any work.
+        if items.contains(where: { $0.target == TaskItem.sourceLabel }) {
+            guard let known = setup.sourceItemLabels else {
+                throw RunError("plugin '\(spec.task.plugin.info.name)' needs the true class of each source image, but seed source '\(spec.seed.plugin.info.name)' does not know them: use a labelled source such as dataset-image")
+            }
+            for i in items.indices where items[i].target == TaskItem.sourceLabel {
+                guard let s = items[i].sourceItem, s >= 0, s < known.count else {
+                    throw RunError("plugin '\(spec.task.plugin.info.name)': item \(i) asks for its source's class but names no source item")
+                }
+                items[i].target = known[s]
+            }
+        }
         for (i, item) in items.enumerated() where item.target < 0 || item.target >= classifier.numClasses {
             throw RunError("plugin '\(spec.task.plugin.info.name)': item \(i) targets class \(item.target), but the classifier has \(classifier.numClasses) classes")
         }

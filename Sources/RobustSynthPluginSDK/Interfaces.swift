@@ -82,6 +82,14 @@ let seedSamplerInterface: UnsafePointer<synth_seed_sampler_iface> = {
         }
     }
     i.item_count = { ctx in Int64((InstanceBox.from(ctx).object as! SeedSampler).itemCount ?? -1) }
+    i.item_labels = { ctx, out in
+        let box = InstanceBox.from(ctx)
+        return box.guarded {
+            let s = box.object as! SeedSampler
+            guard let labels = s.itemLabels else { throw PluginError("this source does not know the classes of its items") }
+            for (k, l) in labels.enumerated() { out![k] = Int64(l) }
+        }
+    }
     i.last_error = lastErrorEntry
     i.destroy = destroyEntry
     return permanent(i)
@@ -143,6 +151,7 @@ let taskInterface: UnsafePointer<synth_task_iface> = {
                 numClasses: Int(s.num_classes),
                 inputShape: ImageShape(channels: Int(s.channels), height: Int(s.height), width: Int(s.width)),
                 sourceItemCount: s.source_item_count < 0 ? nil : Int(s.source_item_count),
+                sourceItemLabels: s.source_item_labels.map { l in (0..<Int(max(s.source_item_count, 0))).map { Int(l[$0]) } },
                 resolveClass: { text in
                     let i = text.withCString { resolve(host, $0) }
                     return i < 0 ? nil : Int(i)

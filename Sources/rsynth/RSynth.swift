@@ -11,6 +11,8 @@ struct RSynth: ParsableCommand {
             ValidateCommand.self,
             RunCommand.self,
             MergeCommand.self,
+            ClassifyCommand.self,
+            SaliencyCommand.self,
             SeedsCommand.self,
         ])
 }

@@ -117,6 +117,9 @@ typedef struct synth_seed_sampler_iface {
     int64_t (*item_count)(void *context);
     const char *(*last_error)(void *context);
     void (*destroy)(void *context);
+    /* Optional (NULL): the true class of every item of a finite source, labels[item_count],
+     * so that tasks can choose items by class before anything is decoded. */
+    synth_status (*item_labels)(void *context, int64_t *labels);
 } synth_seed_sampler_iface;
 
 /* ---- constraint ---------------------------------------------------------------------------- */
@@ -146,6 +149,7 @@ typedef struct synth_task_setup {
     int64_t num_classes;        /* of the classifier */
     int64_t channels, height, width;
     int64_t source_item_count;  /* the seed source's item_count (-1: a distribution) */
+    const int64_t *source_item_labels; /* [source_item_count] true classes, or NULL if unknown */
     void *host;                 /* pass back to the functions below */
     /* A class written as text (index, name, WordNet id) to its index, or -1. */
     int64_t (*resolve_class)(void *host, const char *name);
@@ -155,10 +159,13 @@ typedef struct synth_task_setup {
     const char *(*class_name)(void *host, int64_t index);
 } synth_task_setup;
 
+#define SYNTH_TARGET_SOURCE_LABEL (-1)
+
 typedef struct synth_task_item {
     int64_t seed_class;   /* class to ask the seed sampler for, or -1 */
     int64_t source_item;  /* item of a finite source, or -1 */
-    int64_t target;       /* class the optimisation drives towards */
+    int64_t target;       /* class the optimisation drives towards; SYNTH_TARGET_SOURCE_LABEL:
+                             the true class of the source item */
     int64_t group;        /* row of the run's grid (e.g. the class) */
 } synth_task_item;
 

@@ -1,0 +1,66 @@
+import RobustSynthPluginSDK
+
+/// Inpainting (the paper's section 3.2): a square patch of a real image is replaced by the
+/// image's per-channel mean at a random place; descent on the cross-entropy of the image's own
+/// class plus the masked penalty that keeps the rest of the image. Table 1: eps 21, alpha 0.1,
+/// 720 steps.
+final class InpaintingTask: SynthesisTask, PluginFactory {
+    static let info = PluginInfo(
+        name: "inpainting", kind: .task, version: "1.0.0",
+        summary: "Fill a missing square patch of real images with their own class",
+        parameters: [
+            ParameterDecl("count", .int, default: .int(16), minimum: 1, maximum: 1_000_000,
+                          doc: "Number of images, taken class by class from the seed source"),
+            ParameterDecl("patch", .int, default: .int(60), minimum: 1, maximum: 4096,
+                          doc: "Side of the square patch in pixels (paper: 60 at 224x224)"),
+        ])
+
+    let count: Int
+    let patch: Int
+    var shape = ImageShape(channels: 3, height: 0, width: 0)
+
+    init(parameters: ParameterValues) throws {
+        count = parameters.int("count")
+        patch = parameters.int("patch")
+    }
+
+    func plan(_ setup: TaskSetup) throws -> [TaskItem] {
+        shape = setup.inputShape
+        guard patch < shape.height && patch < shape.width else {
+            throw PluginError("a patch of \(patch) pixels does not fit the classifier's \(shape.height)x\(shape.width) images: choose a smaller 'patch'")
+        }
+        guard let n = setup.sourceItemCount else {
+            throw PluginError("needs real images: use a finite seed source such as dataset-image")
+        }
+        return roundRobinItems(labels: setup.sourceItemLabels, itemCount: n, count: count).map {
+            TaskItem(seedClass: nil, sourceItem: $0, target: TaskItem.sourceLabel, group: 0)
+        }
+    }
+
+    // source, x0: [n, C, H, W]; mask: [n, 1, H, W] with 1 inside the patch.
+    func prepare(items: [Int], seeds: [UInt64], source: Tensor) throws -> (x0: Tensor, mask: Tensor?) {
+        let n = source.batch, c = source.shape[1], h = source.shape[2], w = source.shape[3]
+        var x0 = source
+        var mask = Tensor(zeros: [n, 1, h, w])
+        for i in 0..<n {
+            var rng = RandomStream(seed: seeds[i] ^ 0x1A7A_1A7A)
+            let top = rng.nextInt(below: h - patch + 1), left = rng.nextInt(below: w - patch + 1)
+            for ch in 0..<c {
+                let plane = (i * c + ch) * h * w
+                let mean = source.data[plane..<(plane + h * w)].reduce(0, +) / Float(h * w)
+                for y in top..<(top + patch) { for x in left..<(left + patch) { x0.data[plane + y * w + x] = mean } }
+            }
+            for y in top..<(top + patch) { for x in left..<(left + patch) { mask.data[i * h * w + y * w + x] = 1 } }
+        }
+        return (x0, mask)
+    }
+
+    var requiredConstraints: [String] { ["l2-ball", "masked-penalty"] }
+    var defaultSteps: Int { 720 }
+    var defaultStepSize: Double { 0.1 }
+}
+
+@_cdecl("synth_plugin_entry")
+public func synthPluginEntry(_ hostABI: UInt32) -> UnsafeRawPointer? {
+    exportPlugin(InpaintingTask.self, hostABI: hostABI)
+}

@@ -1,1 +1,0 @@
-// Placeholder: checkpoint readers land with the classifier work.
