@@ -66,6 +66,10 @@ public final class FittedSeedSamplerCore {
         if !modelPath.isEmpty && !FileManager.default.fileExists(atPath: modelPath) {
             throw PluginError("seed model '\(modelPath)' does not exist (fit one with `rsynth seeds fit`)")
         }
+        var isDir: ObjCBool = false
+        if !datasetPath.isEmpty && !(FileManager.default.fileExists(atPath: datasetPath, isDirectory: &isDir) && isDir.boolValue) {
+            throw PluginError("dataset folder '\(datasetPath)' does not exist")
+        }
         do { _ = try SeedModelSource.labels(labelsText) } catch { throw PluginError("\(error)") }
     }
 

@@ -156,5 +156,10 @@ final class SeedCommandTests: XCTestCase {
         let bad = try rsynth(["run", dir + "/bad.yaml", "--quiet"])
         XCTAssertNotEqual(bad.status, 0)
         XCTAssertTrue(bad.stderr.contains("give a fitted seed-model file (model: FILE, from `rsynth seeds fit`) or a dataset folder (dataset: DIR)"), bad.stderr)
+        try spec(seed: "{ plugin: multivariate-normal, with: { dataset: \(dir)/nothing } }", out: dir + "/bad2").write(toFile: dir + "/bad2.yaml", atomically: true, encoding: .utf8)
+        let bad2 = try rsynth(["run", dir + "/bad2.yaml", "--quiet"])
+        XCTAssertNotEqual(bad2.status, 0)
+        XCTAssertTrue(bad2.stderr.contains("dataset folder '\(dir)/nothing' does not exist"), bad2.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/bad2"))
     }
 }
