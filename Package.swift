@@ -13,6 +13,9 @@ let plugins: [(name: String, dependencies: [Target.Dependency])] = [
     ("Inpainting", ["RobustSynthPluginSDK", "ImageIO"]),
     ("SuperResolution", ["RobustSynthPluginSDK", "ImageIO"]),
     ("Translation", ["RobustSynthPluginSDK"]),
+    ("UnivariateNormal", ["RobustSynthPluginSDK", "ImageIO"]),
+    ("MultivariateNormal", ["RobustSynthPluginSDK", "ImageIO"]),
+    ("DatasetImage", ["RobustSynthPluginSDK", "ImageIO"]),
 ]
 
 let package = Package(

@@ -116,12 +116,16 @@ int ic_decode_jpeg(const unsigned char *data, size_t size,
     return 0;
 }
 
-int ic_write_jpeg_rgb8(const char *path, const unsigned char *rgb, int width, int height,
-                       int quality, char *err, size_t err_size) {
+int ic_write_jpeg(const char *path, const unsigned char *pixels, int width, int height,
+                  int components, int quality, char *err, size_t err_size) {
     struct jpeg_compress_struct cinfo;
     struct ic_jpeg_error jerr;
     FILE *volatile file = NULL;
 
+    if (components != 1 && components != 3 && components != 4) {
+        set_err(err, err_size, "JPEG components must be 1 (grey), 3 (RGB) or 4 (CMYK)");
+        return 1;
+    }
     memset(&cinfo, 0, sizeof cinfo);
     cinfo.err = jpeg_std_error(&jerr.mgr);
     jerr.mgr.error_exit = ic_jpeg_error_exit;
@@ -142,13 +146,13 @@ int ic_write_jpeg_rgb8(const char *path, const unsigned char *rgb, int width, in
     jpeg_stdio_dest(&cinfo, file);
     cinfo.image_width = (JDIMENSION)width;
     cinfo.image_height = (JDIMENSION)height;
-    cinfo.input_components = 3;
-    cinfo.in_color_space = JCS_RGB;
+    cinfo.input_components = components;
+    cinfo.in_color_space = components == 1 ? JCS_GRAYSCALE : components == 3 ? JCS_RGB : JCS_CMYK;
     jpeg_set_defaults(&cinfo);
     jpeg_set_quality(&cinfo, quality, TRUE);
     jpeg_start_compress(&cinfo, TRUE);
     while (cinfo.next_scanline < cinfo.image_height) {
-        JSAMPROW rows[1] = {(JSAMPROW)(rgb + (size_t)cinfo.next_scanline * width * 3)};
+        JSAMPROW rows[1] = {(JSAMPROW)(pixels + (size_t)cinfo.next_scanline * width * components)};
         jpeg_write_scanlines(&cinfo, rows, 1);
     }
     jpeg_finish_compress(&cinfo);
@@ -158,6 +162,11 @@ int ic_write_jpeg_rgb8(const char *path, const unsigned char *rgb, int width, in
         return 1;
     }
     return 0;
+}
+
+int ic_write_jpeg_rgb8(const char *path, const unsigned char *rgb, int width, int height,
+                       int quality, char *err, size_t err_size) {
+    return ic_write_jpeg(path, rgb, width, height, 3, quality, err, err_size);
 }
 
 /* ---------------------------------------------------------------- PNG */

@@ -13,5 +13,6 @@ struct RSynth: ParsableCommand {
             MergeCommand.self,
             ClassifyCommand.self,
             SaliencyCommand.self,
+            SeedsCommand.self,
         ])
 }

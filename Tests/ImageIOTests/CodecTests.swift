@@ -103,6 +103,25 @@ final class CodecTests: XCTestCase {
         XCTAssertLessThan(mae, 12)
     }
 
+    /// Grey JPEGs become (g, g, g); CMYK JPEGs with an Adobe marker hold inverted values (as
+    /// Photoshop writes them, and as PIL reads them): R = C' K' / 255 with C' the stored value.
+    func testJPEGGreyAndCMYK() throws {
+        let dir = makeTempDir(self)
+        try writeRawJPEG(dir + "/g.jpg", width: 16, height: 8, components: 1, bytes: [UInt8](repeating: 90, count: 128))
+        let g = try ImageFile.read(dir + "/g.jpg")
+        XCTAssertEqual(g.width, 16); XCTAssertEqual(g.height, 8)
+        XCTAssertTrue(g.pixels.allSatisfy { abs(Int($0) - 90) <= 1 }, "\(g.pixels.prefix(6))")
+        // Stored C'M'Y'K' = (255, 128, 0, 200) -> R = 200, G = 128 * 200 / 255 = 100, B = 0.
+        let cmyk: [UInt8] = (0..<(16 * 16)).flatMap { _ -> [UInt8] in [255, 128, 0, 200] }
+        try writeRawJPEG(dir + "/c.jpg", width: 16, height: 16, components: 4, bytes: cmyk)
+        let c = try ImageFile.read(dir + "/c.jpg")
+        for i in 0..<(16 * 16) {
+            XCTAssertLessThanOrEqual(abs(Int(c.pixels[3 * i]) - 200), 3)
+            XCTAssertLessThanOrEqual(abs(Int(c.pixels[3 * i + 1]) - 100), 3)
+            XCTAssertLessThanOrEqual(abs(Int(c.pixels[3 * i + 2]) - 0), 3)
+        }
+    }
+
     func testErrorMessagesNameTheFileAndReason() throws {
         let dir = makeTempDir(self)
         let text = dir + "/notes.png"

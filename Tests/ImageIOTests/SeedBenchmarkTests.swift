@@ -3,8 +3,9 @@ import ImageIO
 import RobustSynthCore
 import XCTest
 
-/// Benchmark, skipped unless RSYNTH_BENCH=1 (run it in release:
-/// `RSYNTH_BENCH=1 swift test -c release --filter SeedBenchmarkTests`).
+/// Benchmark, skipped unless RSYNTH_BENCH=1. Run it in release (other test targets use @testable):
+/// `swift build -c release --build-tests -Xswiftc -enable-testing &&
+///  RSYNTH_BENCH=1 swift test -c release -Xswiftc -enable-testing --skip-build --filter SeedBenchmarkTests`
 /// Fits 1,000 JPEGs (10 classes x 100, 426x320, Imagenette-like) at 56x56 with the ImageNet eval
 /// preprocessing, reports time and peak resident memory, then times drawing 100 multivariate seeds.
 final class SeedBenchmarkTests: XCTestCase {

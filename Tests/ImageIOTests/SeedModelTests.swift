@@ -72,6 +72,27 @@ final class SeedModelTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: URL(fileURLWithPath: out).deletingLastPathComponent().path), ["m.seeds"])
     }
 
+    /// The file's bytes do not depend on the number of decoding threads; a limit keeps the first
+    /// images by name.
+    func testFitIsDeterministicAcrossThreadsAndHonoursTheLimit() throws {
+        let root = try makeDataset()
+        let ds = try ImageFolderDataset(root: root, labels: .numbered(3))
+        let dir = makeTempDir(self)
+        for t in [1, 2, 3] {
+            try SeedFitter.fit(dataset: ds, labels: .numbered(3), options: .init(resolution: 8, preprocess: .centreSquare, threads: t),
+                               to: dir + "/t\(t).seeds")
+        }
+        let one = try Data(contentsOf: URL(fileURLWithPath: dir + "/t1.seeds"))
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: dir + "/t2.seeds")), one)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: dir + "/t3.seeds")), one)
+        let limited = try ImageFolderDataset(root: root, labels: .numbered(3), limitPerClass: 3)
+        try SeedFitter.fit(dataset: limited, labels: .numbered(3), options: .init(resolution: 8, preprocess: .centreSquare), to: dir + "/l.seeds")
+        let m = try SeedModel.read(dir + "/l.seeds")
+        XCTAssertEqual(m.classes.map(\.count), [3, 3, 2])  // class 2: broken.jpg, img0, img1 (broken skipped)
+        let e = try expectedStats(limited.items.filter { $0.label == 1 }.map(\.path), r: 8)
+        for k in 0..<192 { XCTAssertEqual(Double(m.classes[1].mean[k]), e.mean[k], accuracy: 1e-5) }
+    }
+
     func testEvalPreprocessShapes() throws {
         let v = try SeedFitter.prepare(RGBImage(width: 300, height: 200, red: 255, green: 0, blue: 51), resolution: 56, preprocess: .imageNetEval)
         XCTAssertEqual(v.count, 3 * 56 * 56)

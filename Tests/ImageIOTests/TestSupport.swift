@@ -60,3 +60,11 @@ func testImage(width: Int, height: Int, seed: UInt64) -> RGBImage {
     }
     return RGBImage(width: width, height: height, pixels: p)
 }
+
+/// Writes a grey (1), RGB (3) or CMYK (4) JPEG with the C helper (libjpeg).
+func writeRawJPEG(_ path: String, width: Int, height: Int, components: Int, bytes: [UInt8], quality: Int = 95) throws {
+    var err = [CChar](repeating: 0, count: 256)
+    if ic_write_jpeg(path, bytes, Int32(width), Int32(height), Int32(components), Int32(quality), &err, err.count) != 0 {
+        throw ImageError("writeRawJPEG: \(String(cString: err))")
+    }
+}

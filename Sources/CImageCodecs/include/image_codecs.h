@@ -39,6 +39,11 @@ int ic_write_png_rgb8(const char *path, const unsigned char *rgb, int width, int
 int ic_write_jpeg_rgb8(const char *path, const unsigned char *rgb, int width, int height,
                        int quality, char *err, size_t err_size);
 
+/* Writes a baseline JPEG of 1 (grey), 3 (RGB) or 4 (CMYK, stored as given, with libjpeg's Adobe
+ * marker) interleaved 8-bit components (used by tests for grey and CMYK files). */
+int ic_write_jpeg(const char *path, const unsigned char *pixels, int width, int height,
+                  int components, int quality, char *err, size_t err_size);
+
 /* Writes a PNG of any colour type and bit depth through libpng's low-level API (used by tests
  * and fixtures). `rows` holds height rows of packed samples as the PNG stores them (16-bit
  * samples big-endian, sub-byte depths packed MSB first), `row_bytes` apart.
