@@ -46,7 +46,7 @@ let package = Package(
         // PNG (libpng) and JPEG (libjpeg-turbo) behind a C wrapper that keeps setjmp/longjmp in C.
         .target(name: "CImageCodecs", linkerSettings: [.linkedLibrary("png"), .linkedLibrary("jpeg")]),
         // Images, resizing, image-folder datasets, seed-model fitting.
-        .target(name: "ImageIO", dependencies: ["CImageCodecs", "RobustSynthCore"]),
+        .target(name: "ImageIO", dependencies: ["CImageCodecs", "RobustSynthCore"], exclude: ["README.md"]),
         // PyTorch zip / legacy (MadryLab) / safetensors readers: a data-only unpickler.
         .target(name: "Checkpoints"),
         // oneDNN kernels for the ResNet forward pass and input gradient.
