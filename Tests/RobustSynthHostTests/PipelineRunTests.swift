@@ -126,3 +126,55 @@ final class PipelineRunTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: out.path))
     }
 }
+
+/// Ctrl-C part way through, then the same command again: the same files as a run never stopped.
+final class InterruptionTests: XCTestCase {
+    func testAnInterruptedRunResumesToTheSameFiles() throws {
+        let dir = TestSupport.temporaryDirectory()
+        let specPath = dir.appendingPathComponent("spec.yaml")
+        TestSupport.write("""
+            version: 1
+            classifier: { plugin: linear, with: { classes: 20, size: 16 } }
+            seed: { plugin: uniform }
+            task: { plugin: generation, with: { classes: [1, 2, 3, 4], per_class: 4 } }
+            constraints: [ { plugin: l2-ball, with: { eps: 4 } } ]
+            optimizer: { steps: 100, step_size: 0.2, batch_size: 2 }
+
+            """, to: specPath)
+        let whole = dir.appendingPathComponent("whole"), stopped = dir.appendingPathComponent("stopped")
+        XCTAssertEqual(try TestSupport.rsynth(["run", specPath.path, "--out", whole.path, "--quiet"]).status, 0)
+
+        let p = Process()
+        p.executableURL = TestSupport.rsynth
+        p.arguments = ["run", specPath.path, "--out", stopped.path, "--quiet"]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        // Interrupt once the first batch is on disk.
+        let firstRecord = stopped.appendingPathComponent("samples/000000.json").path
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: firstRecord) && Date() < deadline { usleep(2_000) }
+        kill(p.processIdentifier, SIGINT)
+        p.waitUntilExit()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        if p.terminationStatus == 0 {
+            throw XCTSkip("the run finished before the interrupt arrived; nothing to resume")
+        }
+        XCTAssertEqual(p.terminationStatus, 130)
+        XCTAssertTrue(message.hasPrefix("rsynth: interrupted after "), message)
+        XCTAssertTrue(message.hasSuffix(" of 16 samples; run the same command again to resume\n"), message)
+        let done = try FileManager.default.contentsOfDirectory(atPath: stopped.appendingPathComponent("samples").path)
+        XCTAssertFalse(done.contains { $0.contains(".tmp") }, "a temporary file was left: \(done)")
+
+        let resumed = try TestSupport.rsynth(["run", specPath.path, "--out", stopped.path, "--quiet"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        let names = try FileManager.default.contentsOfDirectory(atPath: whole.appendingPathComponent("samples").path)
+            .filter { $0.hasSuffix(".png") }.sorted()
+        XCTAssertEqual(names.count, 32)
+        for name in names.map({ "samples/\($0)" }) + ["grid.png", "losses.csv"] {
+            XCTAssertEqual(try Data(contentsOf: whole.appendingPathComponent(name)),
+                           try Data(contentsOf: stopped.appendingPathComponent(name)), name)
+        }
+    }
+}
