@@ -141,12 +141,12 @@ public final class PipelineRunner {
                 let item = items[index]
                 let record = try RunFolder.writeSample(
                     dir: dir, index: index, source: source.example(k), start: x0.example(k), result: result.x.example(k),
-                    showStart: x0.example(k) != source.example(k), saveTensors: options.saveTensors,
+                    mask: mask?.example(k), showStart: x0.example(k) != source.example(k), saveTensors: options.saveTensors,
                     record: SampleRecord(index: index, target: item.target, target_name: labels.name(item.target),
                                          group: item.group, group_name: groupNames[item.group], seed: seeds[k],
                                          source_label: sourceLabels?[k], final_loss: result.loss[k],
                                          initial_loss: result.lossHistory[0][k], target_probability: result.targetProbability[k],
-                                         image: "", seed_image: "", start_image: nil, seed_tensor: nil, result_tensor: nil,
+                                         image: "", seed_image: "", start_image: nil, seed_tensor: nil, result_tensor: nil, mask_tensor: nil,
                                          losses: result.lossHistory.map { $0[k] }, seconds: seconds,
                                          judged_class: judge?.classify(result.x.data[result.x.exampleRange(k)])))
                 _ = record

@@ -11,8 +11,8 @@ public enum RunFolder {
     }
 
     /// Writes a sample's images (and tensors), then its record last: the record marks it done.
-    static func writeSample(dir: String, index: Int, source: Tensor, start: Tensor, result: Tensor, showStart: Bool,
-                            saveTensors: Bool, record: SampleRecord) throws -> SampleRecord {
+    static func writeSample(dir: String, index: Int, source: Tensor, start: Tensor, result: Tensor, mask: Tensor?,
+                            showStart: Bool, saveTensors: Bool, record: SampleRecord) throws -> SampleRecord {
         var r = record
         let base = "samples/\(name(index))"
         func path(_ rel: String) -> String { (dir as NSString).appendingPathComponent(rel) }
@@ -29,6 +29,10 @@ public enum RunFolder {
             r.result_tensor = base + "-result.npy"
             try NPY.write(Tensor(shape: Array(start.shape.dropFirst()), data: start.data), to: path(r.seed_tensor!))
             try NPY.write(Tensor(shape: Array(result.shape.dropFirst()), data: result.data), to: path(r.result_tensor!))
+            if let mask {
+                r.mask_tensor = base + "-mask.npy"
+                try NPY.write(Tensor(shape: Array(mask.shape.dropFirst()), data: mask.data), to: path(r.mask_tensor!))
+            }
         }
         try JSONFiles.write(r, to: recordPath(dir, index))
         return r

@@ -20,6 +20,8 @@ public struct SampleRecord: Codable, Equatable {
     public var start_image: String?
     public var seed_tensor: String?
     public var result_tensor: String?
+    /// [1, H, W], 1 where the task rewrote the image (inpainting), with --save-tensors.
+    public var mask_tensor: String?
     public var losses: [Float]
     public var seconds: Double
     /// The k-NN judge's class for the result, when the spec has a judge.
