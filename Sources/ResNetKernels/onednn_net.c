@@ -215,14 +215,15 @@ typedef struct {
     dnnl_primitive_t fwd, bwd;
     dnnl_memory_t w_fwd, w_bwd, bias;
     dnnl_memory_desc_t src_md, dst_md;
+    dnnl_memory_desc_t diff_src_md;   // = src_md unless the layer was made with free_diff_src
     int wino_fwd, wino_bwd;
 } conv_t;
 
 // Creates conv forward (+ post-ops: [sum], relu) and backward-data primitives.
 // src_md: fixed layout of the input; dst_md: fixed layout, or NULL for format any.
 static int make_conv(rk_net *net, const rk_conv_desc *cd, int N, int H, int W, const dnnl_memory_desc_t *src_md,
-                     const dnnl_memory_desc_t *dst_md, int relu, int sum, int try_wino, int need_bwd, const char *name,
-                     conv_t *c, char *err, size_t errlen) {
+                     const dnnl_memory_desc_t *dst_md, int relu, int sum, int try_wino, int need_bwd,
+                     int free_diff_src, const char *name, conv_t *c, char *err, size_t errlen) {
     memset(c, 0, sizeof *c);
     c->cd = cd;
     int OH = (H + 2 * cd->pad - cd->kernel) / cd->stride + 1;
@@ -278,7 +279,28 @@ static int make_conv(rk_net *net, const rk_conv_desc *cd, int N, int H, int W, c
     memcpy(bb, cd->bias, sizeof(float) * (size_t)cd->out_c);
     c->bias = net_mem(net, &b_md, bb);
 
-    if (need_bwd) {
+    c->diff_src_md = c->src_md;
+    if (need_bwd && free_diff_src) {
+        // The stem: its gradient goes back to plain NCHW anyway, so let backward-data pick its own
+        // diff_src layout (with 3 input channels and diff_src nchw oneDNN 2.6 only has ref:any).
+        dnnl_memory_desc_t any_src;
+        CHECK(dnnl_memory_desc_init_by_tag(&any_src, 4, c->src_md.dims, dnnl_f32, dnnl_format_tag_any), name);
+        static const dnnl_format_tag_t tags[] = {dnnl_format_tag_any, dnnl_nChw16c, dnnl_nhwc};
+        for (int t = 0; t < 3; t++) {
+            dnnl_memory_desc_t ds;
+            CHECK(dnnl_memory_desc_init_by_tag(&ds, 4, c->src_md.dims, dnnl_f32, tags[t]), name);
+            dnnl_convolution_desc_t d;
+            dnnl_primitive_desc_t pd = NULL;
+            if (dnnl_convolution_backward_data_desc_init(&d, dnnl_convolution_direct, &ds, &w_any, &c->dst_md, strides,
+                                                         pad, pad) != dnnl_success) continue;
+            if (dnnl_primitive_desc_create(&pd, &d, NULL, net->engine, c->fwd_pd) != dnnl_success) continue;
+            if (strncmp(impl_of(pd), "ref", 3) == 0 && t < 2) { dnnl_primitive_desc_destroy(pd); continue; }
+            c->bwd_pd = pd;
+            c->diff_src_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_diff_src_md, 0);
+            break;
+        }
+    }
+    if (need_bwd && !c->bwd_pd) {
         // Backward data with the forward's exact src/dst layouts (the ReLU masks and adds are elementwise).
         st = dnnl_unimplemented;
         if (c->wino_fwd) {
@@ -308,6 +330,8 @@ static int make_conv(rk_net *net, const rk_conv_desc *cd, int N, int H, int W, c
                 return -1;
             }
         }
+    }
+    if (need_bwd) {
         CHECK(dnnl_primitive_create(&c->bwd, c->bwd_pd), name);
         keep_prim(net, c->bwd);
         const dnnl_memory_desc_t *bw = dnnl_primitive_desc_query_md(c->bwd_pd, dnnl_query_weights_md, 0);
@@ -442,8 +466,10 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
     dnnl_memory_desc_t x_any;
     if (dnnl_memory_desc_init_by_tag(&x_any, 4, xd, dnnl_f32, dnnl_format_tag_any) != dnnl_success) goto done;
     conv_t *stem = &convs[ci++];
-    if (make_conv(net, &desc->stem, N, desc->in_h, desc->in_w, &x_any, NULL, 1, 0, desc->use_winograd, 1, "stem",
+    if (make_conv(net, &desc->stem, N, desc->in_h, desc->in_w, &x_any, NULL, 1, 0, desc->use_winograd, 1, 1, "stem",
                   stem, err, errlen)) goto done;
+    if (dnnl_memory_desc_get_size(&stem->diff_src_md) > plan.max_bytes)
+        plan.max_bytes = dnnl_memory_desc_get_size(&stem->diff_src_md);
     dnnl_memory_t stem_src = x_mem;
     int stem_src_plain = dnnl_memory_desc_equal(&stem->src_md, &x_md);
     act_t xs;
@@ -514,7 +540,7 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
         if (bd->has_downsample) {
             ds = &convs[ci++];
             snprintf(name, sizeof name, "block%d.downsample", b);
-            if (make_conv(net, &bd->downsample, N, h, w, &in.md, NULL, 0, 0, 0, 1, name, ds, err, errlen)) goto done;
+            if (make_conv(net, &bd->downsample, N, h, w, &in.md, NULL, 0, 0, 0, 1, 0, name, ds, err, errlen)) goto done;
             if (new_act(net, &plan, &ds->dst_md, &out, err, errlen)) goto done;
             fwd_conv_op(net, ds, in.mem, out.mem);
         } else {
@@ -530,7 +556,7 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
             snprintf(name, sizeof name, "block%d.conv%d", b, i + 1);
             int last = i == nc - 1;
             if (make_conv(net, &bd->conv[i], N, ch, cw, &src.md, last ? &out.md : NULL, 1, last, desc->use_winograd, 1,
-                          name, cs[i], err, errlen)) goto done;
+                          0, name, cs[i], err, errlen)) goto done;
             ch = (ch + 2 * bd->conv[i].pad - bd->conv[i].kernel) / bd->conv[i].stride + 1;
             cw = (cw + 2 * bd->conv[i].pad - bd->conv[i].kernel) / bd->conv[i].stride + 1;
             if (last) {
@@ -631,12 +657,12 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
             other = (other + 1) % 4;
         }
         if (relu_bwd_op(net, &net->bwd, &stem_out, dstem, err, errlen)) goto done;
-        if (stem_src_plain) {
+        if (dnnl_memory_desc_equal(&stem->diff_src_md, &x_md)) {
             bwd_conv_op(net, stem, dstem, dx_mem);
         } else {
-            dnnl_memory_t t = scratch_mem(net, &plan, other, &stem->src_md);
+            dnnl_memory_t t = scratch_mem(net, &plan, other, &stem->diff_src_md);
             bwd_conv_op(net, stem, dstem, t);
-            if (reorder_op(net, &net->bwd, &stem->src_md, t, &x_md, dx_mem, err, errlen)) goto done;
+            if (reorder_op(net, &net->bwd, &stem->diff_src_md, t, &x_md, dx_mem, err, errlen)) goto done;
         }
     }
     rc = 0;
