@@ -113,62 +113,47 @@ final class FastNet {
         let C = weights.architecture.inputChannels
         inputShape = [batch, C, inputSize, inputSize]
         numClasses = weights.architecture.numClasses
-        // Fold BN into every conv; keep the arrays alive while rk_net_create copies them.
-        var storage = [[Float]]()
-        func fold(_ cb: ConvBN) -> Int {
-            let f = cb.folded()
-            storage.append(f.weight); storage.append(f.bias)
-            return storage.count - 2
+        // Every array the C side reads (conv weights and BN parameters, unfolded: rk_net_create
+        // folds BN layer by layer, so no second copy of the model is ever made), pinned at once.
+        var arrays = [[Float]]()
+        func add(_ cb: ConvBN) -> Int {
+            arrays += [cb.weight, cb.gamma, cb.beta, cb.mean, cb.variance]
+            return arrays.count - 5
         }
-        let stemIdx = fold(weights.stem)
-        var blockIdx = [[Int]]()
-        for b in weights.blocks {
-            var idx = b.convs.map(fold)
-            idx.append(b.downsample.map(fold) ?? -1)
-            blockIdx.append(idx)
-        }
-        // Pin every array (withUnsafeBufferPointer nested through a recursive helper).
-        var pointers = [UnsafeMutablePointer<Float>]()
-        for a in storage {
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: max(a.count, 1))
-            p.initialize(from: a, count: a.count)
-            pointers.append(p)
-        }
-        defer { for p in pointers { p.deallocate() } }
-        func desc(_ cb: ConvBN, _ i: Int) -> rk_conv_desc {
-            rk_conv_desc(in_c: Int32(cb.inC), out_c: Int32(cb.outC), kernel: Int32(cb.kernel), stride: Int32(cb.stride),
-                         pad: Int32(cb.pad), weight: pointers[i], bias: pointers[i + 1])
-        }
-        var blocks = [rk_block_desc]()
-        for (b, idx) in zip(weights.blocks, blockIdx) {
-            var d = rk_block_desc()
-            d.bottleneck = b.convs.count == 3 ? 1 : 0
-            d.has_downsample = b.downsample == nil ? 0 : 1
-            d.conv.0 = desc(b.convs[0], idx[0])
-            d.conv.1 = desc(b.convs[1], idx[1])
-            if b.convs.count == 3 { d.conv.2 = desc(b.convs[2], idx[2]) }
-            if let ds = b.downsample { d.downsample = desc(ds, idx.last!) }
-            blocks.append(d)
-        }
+        let stemIdx = add(weights.stem)
+        let blockIdx = weights.blocks.map { b in b.convs.map(add) + [b.downsample.map(add) ?? -1] }
+        arrays += [mean, std, weights.fcWeight, weights.fcBias]
         var err = [CChar](repeating: 0, count: 1024)
-        let made: OpaquePointer? = mean.withUnsafeBufferPointer { mp in
-            std.withUnsafeBufferPointer { sp in
-                weights.fcWeight.withUnsafeBufferPointer { fw in
-                    weights.fcBias.withUnsafeBufferPointer { fb in
-                        blocks.withUnsafeBufferPointer { bp in
-                            var d = rk_net_desc()
-                            d.batch = Int32(batch); d.in_c = Int32(C); d.in_h = Int32(inputSize); d.in_w = Int32(inputSize)
-                            d.mean = mp.baseAddress; d.std = sp.baseAddress
-                            d.stem = desc(weights.stem, stemIdx)
-                            d.stem_maxpool = weights.architecture.stem == "imagenet" ? 1 : 0
-                            d.num_blocks = Int32(blocks.count); d.blocks = bp.baseAddress
-                            d.num_classes = Int32(weights.architecture.numClasses)
-                            d.fc_weight = fw.baseAddress; d.fc_bias = fb.baseAddress
-                            d.use_winograd = winograd ? 1 : 0
-                            return rk_net_create(&d, &err, err.count)
-                        }
-                    }
-                }
+        let made: OpaquePointer? = withPinned(arrays) { p in
+            func desc(_ cb: ConvBN, _ i: Int) -> rk_conv_desc {
+                rk_conv_desc(in_c: Int32(cb.inC), out_c: Int32(cb.outC), kernel: Int32(cb.kernel),
+                             stride: Int32(cb.stride), pad: Int32(cb.pad), weight: p[i], bias: nil,
+                             bn_gamma: p[i + 1], bn_beta: p[i + 2], bn_mean: p[i + 3], bn_var: p[i + 4],
+                             bn_eps: ConvBN.eps)
+            }
+            var blocks = [rk_block_desc]()
+            for (b, idx) in zip(weights.blocks, blockIdx) {
+                var d = rk_block_desc()
+                d.bottleneck = b.convs.count == 3 ? 1 : 0
+                d.has_downsample = b.downsample == nil ? 0 : 1
+                d.conv.0 = desc(b.convs[0], idx[0])
+                d.conv.1 = desc(b.convs[1], idx[1])
+                if b.convs.count == 3 { d.conv.2 = desc(b.convs[2], idx[2]) }
+                if let ds = b.downsample { d.downsample = desc(ds, idx.last!) }
+                blocks.append(d)
+            }
+            let tail = arrays.count - 4
+            return blocks.withUnsafeBufferPointer { bp in
+                var d = rk_net_desc()
+                d.batch = Int32(batch); d.in_c = Int32(C); d.in_h = Int32(inputSize); d.in_w = Int32(inputSize)
+                d.mean = p[tail]; d.std = p[tail + 1]
+                d.stem = desc(weights.stem, stemIdx)
+                d.stem_maxpool = weights.architecture.stem == "imagenet" ? 1 : 0
+                d.num_blocks = Int32(blocks.count); d.blocks = bp.baseAddress
+                d.num_classes = Int32(weights.architecture.numClasses)
+                d.fc_weight = p[tail + 2]; d.fc_bias = p[tail + 3]
+                d.use_winograd = winograd ? 1 : 0
+                return rk_net_create(&d, &err, err.count)
             }
         }
         guard let n = made else { throw ResNetError("oneDNN ResNet: " + String(cString: err)) }
@@ -227,4 +212,19 @@ extension ResNet {
         let median = times[times.count / 2]
         return (median / Double(batch), Double(rk_peak_rss_bytes()) / 1_048_576)
     }
+}
+
+/// Calls body with base pointers of all arrays, each pinned by a nested withUnsafeBufferPointer.
+private func withPinned<R>(_ arrays: [[Float]], _ body: ([UnsafePointer<Float>]) -> R) -> R {
+    var pointers = [UnsafePointer<Float>]()
+    pointers.reserveCapacity(arrays.count)
+    func go(_ i: Int) -> R {
+        if i == arrays.count { return body(pointers) }
+        return arrays[i].withUnsafeBufferPointer { bp in
+            // An empty array has no base address; nothing reads it.
+            pointers.append(bp.baseAddress ?? UnsafePointer(bitPattern: 64)!)
+            return go(i + 1)
+        }
+    }
+    return go(0)
 }

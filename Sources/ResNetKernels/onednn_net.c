@@ -14,7 +14,7 @@
 //   head     out_last [N, F, h, w] -> plain -> mean over h*w -> feat [N, F] -> logits [N, K] = feat W^T + b
 // Activations stay in the layouts oneDNN picks (format_tag_any; nChw16c on AVX-512) end to end;
 // only the input, the final activation and their gradients are reordered to/from plain NCHW.
-// Backward (reverse order) uses four rotating scratch buffers of the largest activation size:
+// Backward (reverse order) uses three rotating scratch buffers of the largest activation size:
 //   g = dout * (out > 0)   [eltwise relu_use_dst_for_bwd, in place]
 //   d = conv_bwd_data(g) ... each followed by the ReLU mask of the kept activation it flows into
 //   dx = d_first + (downsample ? ds_bwd_data(g) : g)   [binary add, in place]
@@ -22,6 +22,7 @@
 
 #include <dnnl.h>
 #include <dnnl_debug.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,8 @@ struct rk_net {
     dnnl_memory_t *mems; int nmems, capmems;
     dnnl_primitive_t *prims; int nprims, capprims;
     size_t bytes;
+    size_t weight_bytes, act_bytes, scratch_bytes;
+    dnnl_format_tag_t act_tag;     // activation layout: format_tag_any (blocked) or nhwc
     char *info; size_t info_len, info_cap;
 };
 
@@ -155,18 +158,19 @@ typedef struct {
 typedef struct {
     int N;
     size_t max_bytes;      // the largest activation (for the backward scratch buffers)
-    float *scratch[4];
+    float *scratch[3];
 } plan_t;
 
 // Reorders plain OIHW weights into `md` (the layout a primitive picked); returns the memory.
-static int load_weights(rk_net *net, const rk_conv_desc *cd, const dnnl_memory_desc_t *md, dnnl_memory_t *out,
-                        char *err, size_t errlen) {
+static int load_weights(rk_net *net, const rk_conv_desc *cd, const float *weight, const dnnl_memory_desc_t *md,
+                        dnnl_memory_t *out, char *err, size_t errlen) {
     dnnl_dims_t wd = {cd->out_c, cd->in_c, cd->kernel, cd->kernel};
     dnnl_memory_desc_t plain;
     CHECK(dnnl_memory_desc_init_by_tag(&plain, 4, wd, dnnl_f32, dnnl_oihw), "weights");
     dnnl_memory_t src = NULL;
-    CHECK(dnnl_memory_create(&src, &plain, net->engine, (void *)cd->weight), "weights");
+    CHECK(dnnl_memory_create(&src, &plain, net->engine, (void *)weight), "weights");
     void *buf = net_alloc(net, dnnl_memory_desc_get_size(md));
+    net->weight_bytes += dnnl_memory_desc_get_size(md);
     dnnl_memory_t dst = net_mem(net, md, buf);
     if (!buf || !dst) { dnnl_memory_destroy(src); seterr(err, errlen, "out of memory (weights)"); return -1; }
     dnnl_primitive_desc_t rpd = NULL;
@@ -190,6 +194,7 @@ static int new_act(rk_net *net, plan_t *plan, const dnnl_memory_desc_t *md, act_
     a->md = *md;
     a->bytes = dnnl_memory_desc_get_size(md);
     a->ptr = net_alloc(net, a->bytes);
+    net->act_bytes += a->bytes;
     a->mem = a->ptr ? net_mem(net, md, a->ptr) : NULL;
     if (!a->mem) { seterr(err, errlen, "out of memory (activation of %zu bytes)", a->bytes); return -1; }
     if (a->bytes > plan->max_bytes) plan->max_bytes = a->bytes;
@@ -221,7 +226,7 @@ typedef struct {
 
 // Creates conv forward (+ post-ops: [sum], relu) and backward-data primitives.
 // src_md: fixed layout of the input; dst_md: fixed layout, or NULL for format any.
-static int make_conv(rk_net *net, const rk_conv_desc *cd, int N, int H, int W, const dnnl_memory_desc_t *src_md,
+static int make_conv_w(rk_net *net, const rk_conv_desc *cd, const float *weight, const float *bias, int N, int H, int W, const dnnl_memory_desc_t *src_md,
                      const dnnl_memory_desc_t *dst_md, int relu, int sum, int try_wino, int need_bwd,
                      int free_diff_src, const char *name, conv_t *c, char *err, size_t errlen) {
     memset(c, 0, sizeof *c);
@@ -235,7 +240,7 @@ static int make_conv(rk_net *net, const rk_conv_desc *cd, int N, int H, int W, c
     CHECK(dnnl_memory_desc_init_by_tag(&w_any, 4, wd, dnnl_f32, dnnl_format_tag_any), name);
     CHECK(dnnl_memory_desc_init_by_tag(&b_md, 1, bd, dnnl_f32, dnnl_a), name);
     if (dst_md) d_md = *dst_md;
-    else CHECK(dnnl_memory_desc_init_by_tag(&d_md, 4, dd, dnnl_f32, dnnl_format_tag_any), name);
+    else CHECK(dnnl_memory_desc_init_by_tag(&d_md, 4, dd, dnnl_f32, net->act_tag), name);
 
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t po = NULL;
@@ -271,12 +276,12 @@ static int make_conv(rk_net *net, const rk_conv_desc *cd, int N, int H, int W, c
     c->dst_md = *dnnl_primitive_desc_query_md(c->fwd_pd, dnnl_query_dst_md, 0);
     CHECK(dnnl_primitive_create(&c->fwd, c->fwd_pd), name);
     keep_prim(net, c->fwd);
-    if (load_weights(net, cd, dnnl_primitive_desc_query_md(c->fwd_pd, dnnl_query_weights_md, 0), &c->w_fwd, err,
+    if (load_weights(net, cd, weight, dnnl_primitive_desc_query_md(c->fwd_pd, dnnl_query_weights_md, 0), &c->w_fwd, err,
                      errlen))
         return -1;
     void *bb = net_alloc(net, sizeof(float) * (size_t)cd->out_c);
     if (!bb) { seterr(err, errlen, "out of memory"); return -1; }
-    memcpy(bb, cd->bias, sizeof(float) * (size_t)cd->out_c);
+    memcpy(bb, bias, sizeof(float) * (size_t)cd->out_c);
     c->bias = net_mem(net, &b_md, bb);
 
     c->diff_src_md = c->src_md;
@@ -337,12 +342,37 @@ static int make_conv(rk_net *net, const rk_conv_desc *cd, int N, int H, int W, c
         const dnnl_memory_desc_t *bw = dnnl_primitive_desc_query_md(c->bwd_pd, dnnl_query_weights_md, 0);
         const dnnl_memory_desc_t *fw = dnnl_primitive_desc_query_md(c->fwd_pd, dnnl_query_weights_md, 0);
         if (dnnl_memory_desc_equal(bw, fw)) c->w_bwd = c->w_fwd;
-        else if (load_weights(net, cd, bw, &c->w_bwd, err, errlen)) return -1;
+        else if (load_weights(net, cd, weight, bw, &c->w_bwd, err, errlen)) return -1;
     }
     info_add(net, "%s %dx%d/%d %d->%d @%dx%d: fwd %s%s | bwd %s%s\n", name, cd->kernel, cd->kernel, cd->stride,
              cd->in_c, cd->out_c, H, W, impl_of(c->fwd_pd), c->wino_fwd ? " (winograd)" : "",
              need_bwd ? impl_of(c->bwd_pd) : "-", c->wino_bwd ? " (winograd)" : "");
     return 0;
+}
+
+// Folds eval-mode BatchNorm into the convolution (one layer at a time, so no second copy of the
+// whole model exists): w'[o] = w[o] * s[o], b'[o] = beta[o] - mean[o] * s[o], s = gamma / sqrt(var + eps).
+//   w[O, C, K, K], gamma/beta/mean/var[O] -> w'[O, C, K, K], b'[O]
+static int make_conv(rk_net *net, const rk_conv_desc *cd, int N, int H, int W, const dnnl_memory_desc_t *src_md,
+                     const dnnl_memory_desc_t *dst_md, int relu, int sum, int try_wino, int need_bwd,
+                     int free_diff_src, const char *name, conv_t *c, char *err, size_t errlen) {
+    if (!cd->bn_gamma)
+        return make_conv_w(net, cd, cd->weight, cd->bias, N, H, W, src_md, dst_md, relu, sum, try_wino, need_bwd,
+                           free_diff_src, name, c, err, errlen);
+    size_t per = (size_t)cd->in_c * cd->kernel * cd->kernel;
+    float *w = malloc(sizeof(float) * per * (size_t)cd->out_c);
+    float *b = malloc(sizeof(float) * (size_t)cd->out_c);
+    if (!w || !b) { free(w); free(b); seterr(err, errlen, "out of memory (folding %s)", name); return -1; }
+    for (int o = 0; o < cd->out_c; o++) {
+        float sc = cd->bn_gamma[o] / sqrtf(cd->bn_var[o] + cd->bn_eps);
+        for (size_t i = 0; i < per; i++) w[o * per + i] = cd->weight[o * per + i] * sc;
+        b[o] = cd->bn_beta[o] - cd->bn_mean[o] * sc;
+    }
+    int rc = make_conv_w(net, cd, w, b, N, H, W, src_md, dst_md, relu, sum, try_wino, need_bwd, free_diff_src, name,
+                         c, err, errlen);
+    free(w);
+    free(b);
+    return rc;
 }
 
 static void free_conv_pds(conv_t *c) {
@@ -568,7 +598,7 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
             }
         }
         if (ch != oh || cw != ow) { seterr(err, errlen, "block %d: unexpected output size", b); goto done; }
-        // Backward of this block (group b+1), scratch roles: g = 0, then rotate among 1..3.
+        // Backward of this block (group b+1), scratch roles: g = 0, then alternate between 1 and 2.
         int gi = b + 1;
         // g (s0) *= out > 0
         STEP(gi, 0, NULL, out, 0, 0, 0, out.md, out.md);
@@ -577,14 +607,12 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
             STEP(gi, 1, cs[i], out, sin, sout, 0, i == nc - 1 ? out.md : t[i].md, i > 0 ? t[i - 1].md : in.md);
             if (i > 0) STEP(gi, 0, NULL, t[i - 1], sout, 0, 0, t[i - 1].md, t[i - 1].md);
             sin = sout;
-            sout = sout == 1 ? 2 : (sout == 2 ? 3 : 1);
-            if (i > 0 && sout == sin) sout = 1;
+            sout = sin == 1 ? 2 : 1;
         }
         // dx is in scratch `sin`; the identity path adds g (s0) or ds_bwd(g) (in a free buffer).
         int dxs = sin;
         if (ds) {
-            int tmp = 1;
-            while (tmp == dxs) tmp++;
+            int tmp = dxs == 1 ? 2 : 1;   // free again: the chain only needs two buffers besides g
             STEP(gi, 1, ds, out, 0, tmp, 0, out.md, in.md);
             STEP(gi, 2, NULL, in, dxs, 0, tmp, in.md, in.md);
         } else {
@@ -612,8 +640,9 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
         if (reorder_op(net, &net->fwd, &cur.md, cur.mem, &f_md, fm, err, errlen)) goto done;
 
         // scratch buffers, now that the largest activation is known
-        for (int i = 0; i < 4; i++) {
+        for (int i = 0; i < 3; i++) {
             plan.scratch[i] = net_alloc(net, plan.max_bytes);
+            net->scratch_bytes += plan.max_bytes;
             if (!plan.scratch[i]) { seterr(err, errlen, "out of memory (scratch)"); goto done; }
         }
         // Backward, in execution order. The buffer holding "g" of the group being processed:
@@ -622,9 +651,9 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
         if (reorder_op(net, &net->bwd, &f_md, dfm, &cur.md, scratch_mem(net, &plan, 0, &cur.md), err, errlen)) goto done;
         // Scratch indices in steps are relative: logical 0 = g_buf, logical k>0 = the k-th other buffer.
         for (int gi = desc->num_blocks; gi >= 1; gi--) {
-            int map[4];
+            int map[3];
             map[0] = g_buf;
-            for (int k = 1, j = 0; k < 4; j++) if (j != g_buf) map[k++] = j;
+            for (int k = 1, j = 0; k < 3; j++) if (j != g_buf) map[k++] = j;
             for (int si = 0; si < nsteps; si++) {
                 bstep *p = &steps[si];
                 if (p->group != gi) continue;
@@ -648,13 +677,13 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
         }
         // Stem backward: g_buf holds d(pool_out) (or d(stem out) without a max-pool).
         dnnl_memory_t ds_mem = scratch_mem(net, &plan, g_buf, &pool_out.md);
-        int other = (g_buf + 1) % 4;
+        int other = (g_buf + 1) % 3;
         dnnl_memory_t dstem = ds_mem;
         if (desc->stem_maxpool) {
             dstem = scratch_mem(net, &plan, other, &stem_out.md);
             dnnl_exec_arg_t a[3] = {{DNNL_ARG_DIFF_DST, ds_mem}, {DNNL_ARG_DIFF_SRC, dstem}, {DNNL_ARG_WORKSPACE, pool_ws}};
             add_op(&net->bwd, pool_bwd, 3, a);
-            other = (other + 1) % 4;
+            other = (other + 1) % 3;
         }
         if (relu_bwd_op(net, &net->bwd, &stem_out, dstem, err, errlen)) goto done;
         if (dnnl_memory_desc_equal(&stem->diff_src_md, &x_md)) {
@@ -665,6 +694,9 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
             if (reorder_op(net, &net->bwd, &stem->diff_src_md, t, &x_md, dx_mem, err, errlen)) goto done;
         }
     }
+    info_add(net, "memory: weights %.1f MB, kept activations %.1f MB, backward scratch %.1f MB, total %.1f MB\n",
+             net->weight_bytes / 1048576.0, net->act_bytes / 1048576.0, net->scratch_bytes / 1048576.0,
+             net->bytes / 1048576.0);
     rc = 0;
 done:
     for (int i = 0; i < ci; i++) free_conv_pds(&convs[i]);
@@ -691,6 +723,8 @@ void rk_net_destroy(rk_net *net) {
 rk_net *rk_net_create(const rk_net_desc *desc, char *err, size_t errlen) {
     rk_net *net = calloc(1, sizeof(rk_net));
     if (!net) { seterr(err, errlen, "out of memory"); return NULL; }
+    net->act_tag = dnnl_format_tag_any;
+    if (getenv("RK_LAYOUT") && strcmp(getenv("RK_LAYOUT"), "nhwc") == 0) net->act_tag = dnnl_nhwc;
     net->N = desc->batch; net->C = desc->in_c; net->H = desc->in_h; net->W = desc->in_w; net->K = desc->num_classes;
     dnnl_status_t st = dnnl_engine_create(&net->engine, dnnl_cpu, 0);
     if (st == dnnl_success) st = dnnl_stream_create(&net->stream, net->engine, dnnl_stream_default_flags);

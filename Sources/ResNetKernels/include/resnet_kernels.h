@@ -45,11 +45,15 @@ void rk_ref_maxpool_backward(const float *dy, const int *argmax, int N, int C, i
 // once by rk_net_create and reused by every forward/backward.
 // ---------------------------------------------------------------------------------------------
 
-// One convolution with BatchNorm folded in: weight[O,C,K,K] (plain OIHW), bias[O]. Both are copied.
+// One convolution: weight[O,C,K,K] (plain OIHW) and either bias[O] (BN already folded) or, with
+// bn_gamma set, an eval-mode BatchNorm (gamma, beta, running mean, running var [O], eps) that
+// rk_net_create folds in layer by layer. Everything is copied; the caller's arrays may go after.
 typedef struct {
     int in_c, out_c, kernel, stride, pad;
     const float *weight;
     const float *bias;
+    const float *bn_gamma, *bn_beta, *bn_mean, *bn_var;
+    float bn_eps;
 } rk_conv_desc;
 
 // A residual block: basic (convs 0,1) or bottleneck (convs 0,1,2); optional downsample conv.
