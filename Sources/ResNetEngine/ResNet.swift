@@ -22,8 +22,9 @@ public final class ResNet: Classifier {
     public let mean: [Float], std: [Float]
     public let inputSize: Int
     public let backend: Backend
-    /// oneDNN only: try Winograd for 3x3 stride-1 convolutions (see docs/resnet-engine.md).
-    public let winograd: Bool
+    /// oneDNN only: Winograd (jit_wino_4x3) for the 3x3 stride-1 convolutions; nil = automatic:
+    /// on for batches of 8 or more, where it measured faster (see docs/resnet-engine.md).
+    public let winograd: Bool?
     public var inputShape: ImageShape {
         ImageShape(channels: weights.architecture.inputChannels, height: inputSize, width: inputSize)
     }
@@ -36,7 +37,7 @@ public final class ResNet: Classifier {
     private var lastBatch: Int?
 
     public init(weights: ResNetWeights, mean: [Float], std: [Float], inputSize: Int, backend: Backend = .onednn,
-                winograd: Bool = false) throws
+                winograd: Bool? = nil) throws
     {
         let C = weights.architecture.inputChannels
         guard mean.count == C, std.count == C else {
@@ -64,7 +65,8 @@ public final class ResNet: Classifier {
     func fastNet(batch n: Int) throws -> FastNet {
         if let f = fast, f.batch == n { return f }
         fast = nil   // free the old one first
-        let f = try FastNet(weights: weights, mean: mean, std: std, inputSize: inputSize, batch: n, winograd: winograd)
+        let f = try FastNet(weights: weights, mean: mean, std: std, inputSize: inputSize, batch: n,
+                            winograd: winograd ?? (n >= 8))
         fast = f
         return f
     }
@@ -153,6 +155,7 @@ final class FastNet {
                 d.num_classes = Int32(weights.architecture.numClasses)
                 d.fc_weight = p[tail + 2]; d.fc_bias = p[tail + 3]
                 d.use_winograd = winograd ? 1 : 0
+                d.layout = ProcessInfo.processInfo.environment["RSYNTH_RESNET_LAYOUT"] == "nhwc" ? 1 : 0
                 return rk_net_create(&d, &err, err.count)
             }
         }

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define MAX_ARGS 6
 
@@ -55,6 +56,7 @@ struct rk_net {
     op_list fwd, bwd;
     // everything to free
     void **bufs; int nbufs, capbufs;
+    size_t *sizes; int capsizes;
     dnnl_memory_t *mems; int nmems, capmems;
     dnnl_primitive_t *prims; int nprims, capprims;
     size_t bytes;
@@ -90,13 +92,17 @@ static void *grow(void *p, int *cap, int need, size_t elem) {
     return q;
 }
 
+// Buffers come straight from mmap (zeroed, page-aligned) so that destroying a net really returns
+// its memory: through malloc, glibc's adaptive mmap threshold would keep freed 25 MB activations
+// in the heap and the next batch size's net would pile on top of them.
 static void *net_alloc(rk_net *net, size_t bytes) {
-    size_t b = (bytes + 63) / 64 * 64;
-    if (b == 0) b = 64;
-    void *p = aligned_alloc(64, b);
-    if (!p) return NULL;
-    memset(p, 0, b);
+    size_t b = (bytes + 4095) / 4096 * 4096;
+    if (b == 0) b = 4096;
+    void *p = mmap(NULL, b, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return NULL;
     net->bufs = grow(net->bufs, &net->capbufs, net->nbufs + 1, sizeof(void *));
+    net->sizes = grow(net->sizes, &net->capsizes, net->nbufs + 1, sizeof(size_t));
+    net->sizes[net->nbufs] = b;
     net->bufs[net->nbufs++] = p;
     net->bytes += b;
     return p;
@@ -496,8 +502,12 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
     dnnl_memory_desc_t x_any;
     if (dnnl_memory_desc_init_by_tag(&x_any, 4, xd, dnnl_f32, dnnl_format_tag_any) != dnnl_success) goto done;
     conv_t *stem = &convs[ci++];
-    if (make_conv(net, &desc->stem, N, desc->in_h, desc->in_w, &x_any, NULL, 1, 0, desc->use_winograd, 1, 1, "stem",
-                  stem, err, errlen)) goto done;
+    dnnl_format_tag_t act_tag = net->act_tag;
+    net->act_tag = dnnl_format_tag_any;   // the stem (3 input channels) picks its own output layout
+    int stem_rc = make_conv(net, &desc->stem, N, desc->in_h, desc->in_w, &x_any, NULL, 1, 0, desc->use_winograd, 1, 1,
+                            "stem", stem, err, errlen);
+    net->act_tag = act_tag;
+    if (stem_rc) goto done;
     if (dnnl_memory_desc_get_size(&stem->diff_src_md) > plan.max_bytes)
         plan.max_bytes = dnnl_memory_desc_get_size(&stem->diff_src_md);
     dnnl_memory_t stem_src = x_mem;
@@ -524,7 +534,7 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
         dnnl_dims_t k = {3, 3}, st2 = {2, 2}, p1 = {1, 1};
         dnnl_pooling_desc_t fd, bd;
         dnnl_primitive_desc_t fpd = NULL, bpd = NULL;
-        if (dnnl_memory_desc_init_by_tag(&p_any, 4, pd_dims, dnnl_f32, dnnl_format_tag_any) != dnnl_success) goto done;
+        if (dnnl_memory_desc_init_by_tag(&p_any, 4, pd_dims, dnnl_f32, net->act_tag) != dnnl_success) goto done;
         dnnl_status_t st = dnnl_pooling_forward_desc_init(&fd, dnnl_forward_training, dnnl_pooling_max, &s.md, &p_any, st2,
                                                           k, p1, p1);
         if (st == dnnl_success) st = dnnl_primitive_desc_create(&fpd, &fd, NULL, net->engine, NULL);
@@ -710,8 +720,8 @@ void rk_net_destroy(rk_net *net) {
     if (!net) return;
     for (int i = 0; i < net->nprims; i++) dnnl_primitive_destroy(net->prims[i]);
     for (int i = 0; i < net->nmems; i++) dnnl_memory_destroy(net->mems[i]);
-    for (int i = 0; i < net->nbufs; i++) free(net->bufs[i]);
-    free(net->prims); free(net->mems); free(net->bufs);
+    for (int i = 0; i < net->nbufs; i++) munmap(net->bufs[i], net->sizes[i]);
+    free(net->prims); free(net->mems); free(net->bufs); free(net->sizes);
     free(net->fwd.items); free(net->bwd.items);
     free(net->mean); free(net->std); free(net->fc_w); free(net->fc_b);
     free(net->info);
@@ -723,8 +733,7 @@ void rk_net_destroy(rk_net *net) {
 rk_net *rk_net_create(const rk_net_desc *desc, char *err, size_t errlen) {
     rk_net *net = calloc(1, sizeof(rk_net));
     if (!net) { seterr(err, errlen, "out of memory"); return NULL; }
-    net->act_tag = dnnl_format_tag_any;
-    if (getenv("RK_LAYOUT") && strcmp(getenv("RK_LAYOUT"), "nhwc") == 0) net->act_tag = dnnl_nhwc;
+    net->act_tag = desc->layout == 1 ? dnnl_nhwc : dnnl_format_tag_any;
     net->N = desc->batch; net->C = desc->in_c; net->H = desc->in_h; net->W = desc->in_w; net->K = desc->num_classes;
     dnnl_status_t st = dnnl_engine_create(&net->engine, dnnl_cpu, 0);
     if (st == dnnl_success) st = dnnl_stream_create(&net->stream, net->engine, dnnl_stream_default_flags);

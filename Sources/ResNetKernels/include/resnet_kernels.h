@@ -75,6 +75,7 @@ typedef struct {
     const float *fc_weight;      // [num_classes, final channels]
     const float *fc_bias;        // [num_classes]
     int use_winograd;            // 1: try dnnl_convolution_winograd for 3x3 stride-1 convs
+    int layout;                  // activations: 0 oneDNN's choice (format_tag_any: nChw16c here), 1 nhwc
 } rk_net_desc;
 
 typedef struct rk_net rk_net;
