@@ -1,2 +1,0 @@
-import XCTest
-final class CheckpointsTestsPlaceholder: XCTestCase { func testTargetBuilds() {} }
