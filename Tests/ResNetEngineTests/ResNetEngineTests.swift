@@ -217,4 +217,37 @@ final class ResNetEngineTests: XCTestCase {
             XCTAssertLessThan(median, 1e-3 * scale)
         }
     }
+
+    /// The checkpoint files the fixture script wrote (torch zip, MadryLab legacy + dill,
+    /// safetensors), read by the Checkpoints target, through both backends.
+    func testCheckpointFilesThroughTheEngine() throws {
+        let files: [(String, String, ResNetLayout)] = [
+            ("basic_imagenet", "basic_imagenet_torchvision.pth", .torchvision),
+            ("basic_imagenet", "basic_imagenet_madry.pt", .madry),
+            ("basic_imagenet", "basic_imagenet.safetensors", .torchvision),
+            ("bottleneck_imagenet", "bottleneck_imagenet_torchvision.pth", .torchvision),
+            ("bottleneck_imagenet", "bottleneck_imagenet_madry.pt", .madry),
+            ("bottleneck_imagenet", "bottleneck_imagenet.safetensors", .torchvision),
+            ("digits", "digits_torchvision.pth", .torchvision),
+        ]
+        for (name, file, layout) in files {
+            let f = try Fixture.load(name)
+            let ckpt = try Checkpoint.load(Fixture.dir.appendingPathComponent(file).path)
+            let w = try ResNetWeights.from(ckpt, layout: nil)
+            XCTAssertEqual(w.layout, layout, file)
+            if layout == .madry {
+                XCTAssertEqual(w.normalizer?.mean, f.mean, file); XCTAssertEqual(w.normalizer?.std, f.std, file)
+            } else {
+                XCTAssertNil(w.normalizer)
+            }
+            let mean = w.normalizer?.mean ?? f.mean, std = w.normalizer?.std ?? f.std
+            for backend in [ResNet.Backend.onednn, .reference] {
+                let net = try ResNet(weights: w, mean: mean, std: std, inputSize: f.inputSize, backend: backend)
+                let logits = try net.forward(f.tensor("input"))
+                let dx = try net.inputGradient(f.tensor("dlogits"))
+                XCTAssertLessThan(relMaxDiff(logits.data, f.array("logits").values), 1e-3, file)
+                XCTAssertLessThan(relL2(dx.data, f.array("dx").values), 1e-3, file)
+            }
+        }
+    }
 }
