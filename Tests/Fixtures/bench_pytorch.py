@@ -6,8 +6,10 @@ normalisation inside as in the robustness library). For comparison with the Swif
 
 Run:
     OMP_WAIT_POLICY=passive /root/torch-venv/bin/python Tests/Fixtures/bench_pytorch.py [--batches 1,4,8] [--steps 5]
+        [--formats contiguous,channels_last] [--threads N]
 Prints, per batch size and memory format (default contiguous, channels_last), the median ms per
-image-step, and the peak RSS of a fresh process per configuration (each configuration runs in
+image-step (wall clock; also the best, and the median process CPU time, which other load on a
+shared machine disturbs less), and the peak RSS of a fresh process per configuration (each configuration runs in
 its own subprocess so the peaks do not mix).
 """
 import argparse, json, os, resource, subprocess, sys, time
@@ -76,12 +78,15 @@ def one(batch, fmt, steps, threads):
         return g
 
     step()   # warm-up
-    times = []
+    times, cpu = [], []
     for _ in range(steps):
-        t0 = time.perf_counter(); step(); times.append(time.perf_counter() - t0)
-    times.sort()
+        t0, c0 = time.perf_counter(), time.process_time()
+        step()
+        times.append(time.perf_counter() - t0); cpu.append(time.process_time() - c0)
+    times.sort(); cpu.sort()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"batch": batch, "format": fmt, "ms_per_image_step": 1000 * times[len(times) // 2] / batch,
+            "best_ms": 1000 * times[0] / batch, "cpu_ms": 1000 * cpu[len(cpu) // 2] / batch,
             "peak_rss_mb": peak_mb, "threads": torch.get_num_threads(), "torch": torch.__version__}
 
 
@@ -90,6 +95,7 @@ def main():
     ap.add_argument("--batches", default="1,4,8")
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--formats", default="contiguous,channels_last")
     ap.add_argument("--child", default=None)
     a = ap.parse_args()
     if a.child:
@@ -99,11 +105,12 @@ def main():
     print(f"load average before: {os.getloadavg()}")
     for b in [int(s) for s in a.batches.split(",")]:
         best = None
-        for fmt in ["contiguous", "channels_last"]:
+        for fmt in a.formats.split(","):
             out = subprocess.run([sys.executable, __file__, "--child", f"{b}:{fmt}", "--steps", str(a.steps),
                                   "--threads", str(a.threads)], capture_output=True, text=True, check=True)
             r = json.loads(out.stdout.strip().splitlines()[-1])
-            print(f"batch {b} {fmt:13s}: {r['ms_per_image_step']:.1f} ms per image-step, peak RSS {r['peak_rss_mb']:.0f} MB "
+            print(f"batch {b} {fmt:13s}: {r['ms_per_image_step']:.1f} ms per image-step (best {r['best_ms']:.1f}, "
+                  f"CPU {r['cpu_ms']:.1f} ms), peak RSS {r['peak_rss_mb']:.0f} MB "
                   f"({r['threads']} threads, torch {r['torch']})", flush=True)
             if best is None or r["ms_per_image_step"] < best["ms_per_image_step"]:
                 best = r

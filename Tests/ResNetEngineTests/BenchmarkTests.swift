@@ -21,10 +21,9 @@ final class BenchmarkTests: XCTestCase {
         let net = try ResNet(weights: weights, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225],
                              inputSize: 224, winograd: wino)
         for b in batches {
-            let r = try net.benchmarkStep(batch: b, steps: steps)
-            print(String(format: "resnet50 batch %d winograd %@: %.1f ms per image-step (%.1f GFLOP/s at 16.4 GFLOP), "
-                + "peak RSS %.0f MB, engine %.0f MB", b, wino.map { $0 ? "on" : "off" } ?? "auto", r.msPerImageStep,
-                16.4 / r.msPerImageStep * 1000, r.peakRSSMB, Double(net.engineBytes) / 1_048_576))
+            let r = try net.benchmark(batch: b, steps: steps)
+            print("resnet50 winograd \(wino.map { $0 ? "on" : "off" } ?? "auto") \(r), "
+                + String(format: "%.0f GFLOP/s at 16.4 GFLOP", 16.4 / r.msPerImageStep * 1000))
             if env["RSYNTH_BENCH_INFO"] == "1" { print(net.implementationInfo) }
         }
     }
