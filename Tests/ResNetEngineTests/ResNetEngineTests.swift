@@ -255,4 +255,26 @@ final class ResNetEngineTests: XCTestCase {
             }
         }
     }
+
+    /// The ImageNet stem's backward-data through space-to-depth (used when oneDNN has a jit kernel
+    /// for it, e.g. stem width 16+; the fixture nets' stems of width 8 fall back to the plain path),
+    /// against the reference, at even and odd input sizes.
+    func testSpaceToDepthStemBackward() throws {
+        for (size, width) in [(32, 16), (33, 16), (29, 32)] {
+            let w = try ResNetWeights.random(block: "basic", blocksPerStage: [1, 1], widths: [width, 32], stem: "imagenet",
+                                             numClasses: 4, seed: 9)
+            let mean: [Float] = [0.5, 0.4, 0.3], std: [Float] = [0.2, 0.3, 0.25]
+            let fast = try ResNet(weights: w, mean: mean, std: std, inputSize: size)
+            let ref = try ResNet(weights: w, mean: mean, std: std, inputSize: size, backend: .reference)
+            var rng = RandomStream(seed: 13)
+            let x = Tensor(shape: [2, 3, size, size], data: (0..<(2 * 3 * size * size)).map { _ in rng.nextUniformFloat() })
+            let dl = Tensor(shape: [2, 4], data: (0..<8).map { _ in rng.nextUniformFloat() - 0.5 })
+            let lf = try fast.forward(x), gf = try fast.inputGradient(dl)
+            let lr = try ref.forward(x), gr = try ref.inputGradient(dl)
+            XCTAssertTrue(fast.implementationInfo.contains("space-to-depth"), fast.implementationInfo)
+            let el = relMaxDiff(lf.data, lr.data), eg = relL2(gf.data, gr.data)
+            print("space-to-depth stem \(size)x\(size) width \(width): logits \(el), dx \(eg)")
+            XCTAssertLessThan(el, 1e-4); XCTAssertLessThan(eg, 1e-4)
+        }
+    }
 }
