@@ -1,4 +1,102 @@
-// Placeholder: oneDNN kernels land with the classifier engine.
+// ResNet kernels: a plain NCHW reference (rk_ref_*) and a oneDNN fast path (rk_net_*).
+//
+// Shapes (llm.c style): N batch, C/O channels in/out, H,W / OH,OW spatial, K kernel size,
+// S stride, P padding. Every tensor is float32. Reference tensors are dense NCHW.
 #ifndef RESNET_KERNELS_H
 #define RESNET_KERNELS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// ---------------------------------------------------------------------------------------------
+// Reference kernels (straightforward loops, NCHW). Used by tests on small nets.
+// ---------------------------------------------------------------------------------------------
+
+// x[N,C,H,W], w[O,C,K,K], bias[O] or NULL -> y[N,O,OH,OW]; OH = (H + 2P - K)/S + 1.
+void rk_ref_conv2d_forward(const float *x, int N, int C, int H, int W, const float *w, const float *bias,
+                           int O, int K, int S, int P, float *y, int OH, int OW);
+// dy[N,O,OH,OW], w[O,C,K,K] -> dx[N,C,H,W] (overwritten).
+void rk_ref_conv2d_backward_data(const float *dy, int N, int O, int OH, int OW, const float *w,
+                                 int C, int K, int S, int P, float *dx, int H, int W);
+// x[N,C,HW] -> y[N,C,HW] = (x - mean)/sqrt(var + eps) * gamma + beta (eval-mode BatchNorm).
+void rk_ref_batchnorm_forward(const float *x, int N, int C, int HW, const float *gamma, const float *beta,
+                              const float *mean, const float *var, float eps, float *y);
+// dy[N,C,HW] -> dx[N,C,HW] = dy * gamma/sqrt(var + eps).
+void rk_ref_batchnorm_backward(const float *dy, int N, int C, int HW, const float *gamma,
+                               const float *var, float eps, float *dx);
+// in place: x[n] = max(x[n], 0).
+void rk_ref_relu_forward(float *x, size_t n);
+// in place: dy[n] = y[n] > 0 ? dy[n] : 0 where y is the ReLU's output.
+void rk_ref_relu_backward(float *dy, const float *y, size_t n);
+// x[N,C,H,W] -> y[N,C,OH,OW] max over KxK windows (padding ignored); argmax[N,C,OH,OW] = index
+// into the H*W plane of the first maximum (PyTorch's tie rule).
+void rk_ref_maxpool_forward(const float *x, int N, int C, int H, int W, int K, int S, int P,
+                            float *y, int *argmax, int OH, int OW);
+// dy[N,C,OH,OW], argmax -> dx[N,C,H,W] (overwritten).
+void rk_ref_maxpool_backward(const float *dy, const int *argmax, int N, int C, int OH, int OW,
+                             float *dx, int H, int W);
+
+// ---------------------------------------------------------------------------------------------
+// oneDNN fast path: a whole ResNet (inference-mode BN already folded into each conv) for one
+// batch size; primitives, weights in oneDNN's layouts, activations and scratch buffers are made
+// once by rk_net_create and reused by every forward/backward.
+// ---------------------------------------------------------------------------------------------
+
+// One convolution: weight[O,C,K,K] (plain OIHW) and either bias[O] (BN already folded) or, with
+// bn_gamma set, an eval-mode BatchNorm (gamma, beta, running mean, running var [O], eps) that
+// rk_net_create folds in layer by layer. Everything is copied; the caller's arrays may go after.
+typedef struct {
+    int in_c, out_c, kernel, stride, pad;
+    const float *weight;
+    const float *bias;
+    const float *bn_gamma, *bn_beta, *bn_mean, *bn_var;
+    float bn_eps;
+} rk_conv_desc;
+
+// A residual block: basic (convs 0,1) or bottleneck (convs 0,1,2); optional downsample conv.
+typedef struct {
+    int bottleneck;       // 0 basic, 1 bottleneck
+    int has_downsample;
+    rk_conv_desc conv[3];
+    rk_conv_desc downsample;
+} rk_block_desc;
+
+typedef struct {
+    int batch, in_c, in_h, in_w;
+    const float *mean, *std;     // [in_c] input normalisation (x - mean)/std
+    rk_conv_desc stem;           // conv + folded BN, ReLU follows
+    int stem_maxpool;            // 1: 3x3 stride 2 pad 1 max-pool after the stem (ImageNet stem)
+    int num_blocks;
+    const rk_block_desc *blocks;
+    int num_classes;
+    const float *fc_weight;      // [num_classes, final channels]
+    const float *fc_bias;        // [num_classes]
+    int use_winograd;            // 1: try dnnl_convolution_winograd for 3x3 stride-1 convs
+    int layout;                  // activations: 0 oneDNN's choice (format_tag_any: nChw16c here), 1 nhwc
+} rk_net_desc;
+
+typedef struct rk_net rk_net;
+
+// Returns NULL on failure with a message in err.
+rk_net *rk_net_create(const rk_net_desc *desc, char *err, size_t errlen);
+void rk_net_destroy(rk_net *net);
+// x[N,in_c,H,W] in [0,1] -> logits[N,num_classes]. Returns 0 on success.
+int rk_net_forward(rk_net *net, const float *x, float *logits, char *err, size_t errlen);
+// dlogits[N,num_classes] -> dx[N,in_c,H,W], the VJP of the most recent forward. Returns 0 on success.
+int rk_net_backward(rk_net *net, const float *dlogits, float *dx, char *err, size_t errlen);
+// Bytes held by the net (weights, activations, scratch, workspaces).
+size_t rk_net_bytes(const rk_net *net);
+// A newline-separated list "layer: forward impl / backward impl" (owned by the net).
+const char *rk_net_impl_info(const rk_net *net);
+// Peak resident set size of this process in bytes (from /proc/self/status VmHWM), 0 if unknown.
+size_t rk_peak_rss_bytes(void);
+// Resets the peak RSS counter (writes "5" to /proc/self/clear_refs); returns 0 on success.
+int rk_reset_peak_rss(void);
+
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -1,0 +1,264 @@
+import Foundation
+import ResNetKernels
+import RobustSynthCore
+
+public struct ResNetError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// A ResNet classifier in inference mode: forward to logits and the vector-Jacobian product back
+/// to the [0,1] input pixels. Normalisation (x - mean)/std is inside.
+public final class ResNet: Classifier {
+    public enum Backend: Sendable {
+        /// oneDNN: BN folded, ReLU fused, blocked layouts, primitives and buffers reused per batch size.
+        case onednn
+        /// Plain NCHW loops; slow; for tests.
+        case reference
+    }
+
+    public let weights: ResNetWeights
+    public let mean: [Float], std: [Float]
+    public let inputSize: Int
+    public let backend: Backend
+    /// oneDNN only: Winograd (jit_wino_4x3) for the 3x3 stride-1 convolutions; nil = automatic:
+    /// on for batches of 8 or more, where it measured faster (see docs/resnet-engine.md).
+    public let winograd: Bool?
+    public var inputShape: ImageShape {
+        ImageShape(channels: weights.architecture.inputChannels, height: inputSize, width: inputSize)
+    }
+    public var numClasses: Int { weights.architecture.numClasses }
+    public var architecture: ResNetArchitecture { weights.architecture }
+    public func className(_ index: Int) -> String? { nil }
+
+    private var reference: ReferenceNet?
+    private var fast: FastNet?
+    private var lastBatch: Int?
+
+    public init(weights: ResNetWeights, mean: [Float], std: [Float], inputSize: Int, backend: Backend = .onednn,
+                winograd: Bool? = nil) throws
+    {
+        let C = weights.architecture.inputChannels
+        guard mean.count == C, std.count == C else {
+            throw ResNetError("mean and std need \(C) values each (got \(mean.count) and \(std.count))")
+        }
+        guard std.allSatisfy({ $0 != 0 }) else { throw ResNetError("std must not contain zeros: \(std)") }
+        let minSize = weights.architecture.stem == "imagenet" ? 4 : 1
+        guard inputSize >= minSize else { throw ResNetError("input size \(inputSize) is too small") }
+        self.weights = weights; self.mean = mean; self.std = std; self.inputSize = inputSize
+        self.backend = backend; self.winograd = winograd
+        if backend == .reference {
+            reference = ReferenceNet(weights: weights, mean: mean, std: std, inputSize: inputSize)
+        }
+    }
+
+    private func check(_ x: Tensor) throws {
+        let s = inputShape
+        guard x.shape.count == 4, x.shape[1] == s.channels, x.shape[2] == s.height, x.shape[3] == s.width,
+              x.batch > 0 else {
+            throw ResNetError("expected input [n, \(s.channels), \(s.height), \(s.width)], got \(x.shape)")
+        }
+    }
+
+    /// The oneDNN net for batch size n (made on first use, then reused while n stays the same).
+    func fastNet(batch n: Int) throws -> FastNet {
+        if let f = fast, f.batch == n { return f }
+        fast = nil   // free the old one first
+        let f = try FastNet(weights: weights, mean: mean, std: std, inputSize: inputSize, batch: n,
+                            winograd: winograd ?? (n >= 8))
+        fast = f
+        return f
+    }
+
+    /// x[n,C,H,W] in [0,1] -> logits[n,K]
+    public func forward(_ x: Tensor) throws -> Tensor {
+        try check(x)
+        lastBatch = x.batch
+        switch backend {
+        case .reference: return reference!.forward(x)
+        case .onednn: return try fastNet(batch: x.batch).forward(x)
+        }
+    }
+
+    /// dlogits[n,K] -> dx[n,C,H,W], the VJP of the most recent forward.
+    public func inputGradient(_ dlogits: Tensor) throws -> Tensor {
+        guard let n = lastBatch else { throw ResNetError("inputGradient called before forward") }
+        guard dlogits.shape == [n, numClasses] else {
+            throw ResNetError("expected dlogits [\(n), \(numClasses)] (the last forward's batch), got \(dlogits.shape)")
+        }
+        switch backend {
+        case .reference: return reference!.inputGradient(dlogits)
+        case .onednn: return try fastNet(batch: n).backward(dlogits)
+        }
+    }
+
+    /// Bytes the oneDNN net for the current batch size holds (0 before the first forward).
+    public var engineBytes: Int { fast.map { Int(rk_net_bytes($0.net)) } ?? 0 }
+
+    /// Which oneDNN implementation runs each layer (forward / backward-data); empty before a forward.
+    public var implementationInfo: String {
+        guard let f = fast, let s = rk_net_impl_info(f.net) else { return "" }
+        return String(cString: s)
+    }
+}
+
+/// The oneDNN net for one batch size (ResNetKernels' rk_net).
+final class FastNet {
+    let net: OpaquePointer
+    let batch: Int
+    let inputShape: [Int]
+    let numClasses: Int
+
+    init(weights: ResNetWeights, mean: [Float], std: [Float], inputSize: Int, batch: Int, winograd: Bool) throws {
+        self.batch = batch
+        let C = weights.architecture.inputChannels
+        inputShape = [batch, C, inputSize, inputSize]
+        numClasses = weights.architecture.numClasses
+        // Every array the C side reads (conv weights and BN parameters, unfolded: rk_net_create
+        // folds BN layer by layer, so no second copy of the model is ever made), pinned at once.
+        var arrays = [[Float]]()
+        func add(_ cb: ConvBN) -> Int {
+            arrays += [cb.weight, cb.gamma, cb.beta, cb.mean, cb.variance]
+            return arrays.count - 5
+        }
+        let stemIdx = add(weights.stem)
+        let blockIdx = weights.blocks.map { b in b.convs.map(add) + [b.downsample.map(add) ?? -1] }
+        arrays += [mean, std, weights.fcWeight, weights.fcBias]
+        var err = [CChar](repeating: 0, count: 1024)
+        let made: OpaquePointer? = withPinned(arrays) { p in
+            func desc(_ cb: ConvBN, _ i: Int) -> rk_conv_desc {
+                rk_conv_desc(in_c: Int32(cb.inC), out_c: Int32(cb.outC), kernel: Int32(cb.kernel),
+                             stride: Int32(cb.stride), pad: Int32(cb.pad), weight: p[i], bias: nil,
+                             bn_gamma: p[i + 1], bn_beta: p[i + 2], bn_mean: p[i + 3], bn_var: p[i + 4],
+                             bn_eps: ConvBN.eps)
+            }
+            var blocks = [rk_block_desc]()
+            for (b, idx) in zip(weights.blocks, blockIdx) {
+                var d = rk_block_desc()
+                d.bottleneck = b.convs.count == 3 ? 1 : 0
+                d.has_downsample = b.downsample == nil ? 0 : 1
+                d.conv.0 = desc(b.convs[0], idx[0])
+                d.conv.1 = desc(b.convs[1], idx[1])
+                if b.convs.count == 3 { d.conv.2 = desc(b.convs[2], idx[2]) }
+                if let ds = b.downsample { d.downsample = desc(ds, idx.last!) }
+                blocks.append(d)
+            }
+            let tail = arrays.count - 4
+            return blocks.withUnsafeBufferPointer { bp in
+                var d = rk_net_desc()
+                d.batch = Int32(batch); d.in_c = Int32(C); d.in_h = Int32(inputSize); d.in_w = Int32(inputSize)
+                d.mean = p[tail]; d.std = p[tail + 1]
+                d.stem = desc(weights.stem, stemIdx)
+                d.stem_maxpool = weights.architecture.stem == "imagenet" ? 1 : 0
+                d.num_blocks = Int32(blocks.count); d.blocks = bp.baseAddress
+                d.num_classes = Int32(weights.architecture.numClasses)
+                d.fc_weight = p[tail + 2]; d.fc_bias = p[tail + 3]
+                d.use_winograd = winograd ? 1 : 0
+                d.layout = ProcessInfo.processInfo.environment["RSYNTH_RESNET_LAYOUT"] == "nhwc" ? 1 : 0
+                return rk_net_create(&d, &err, err.count)
+            }
+        }
+        guard let n = made else { throw ResNetError("oneDNN ResNet: " + String(cString: err)) }
+        net = n
+    }
+
+    deinit { rk_net_destroy(net) }
+
+    func forward(_ x: Tensor) throws -> Tensor {
+        var logits = [Float](repeating: 0, count: batch * numClasses)
+        var err = [CChar](repeating: 0, count: 512)
+        let rc = rk_net_forward(net, x.data, &logits, &err, err.count)
+        guard rc == 0 else { throw ResNetError("oneDNN forward: " + String(cString: err)) }
+        return Tensor(shape: [batch, numClasses], data: logits)
+    }
+
+    func backward(_ dlogits: Tensor) throws -> Tensor {
+        var dx = [Float](repeating: 0, count: inputShape.reduce(1, *))
+        var err = [CChar](repeating: 0, count: 512)
+        let rc = rk_net_backward(net, dlogits.data, &dx, &err, err.count)
+        guard rc == 0 else { throw ResNetError("oneDNN backward: " + String(cString: err)) }
+        return Tensor(shape: inputShape, data: dx)
+    }
+}
+
+extension ResNet {
+    /// ResNet-50-shaped random weights (torchvision layout, 1000 classes): the benchmark's model.
+    public static func randomWeights(depth: Int = 50, numClasses: Int = 1000, seed: UInt64 = 0) throws -> ResNetWeights {
+        let table: [Int: (String, [Int])] = [18: ("basic", [2, 2, 2, 2]), 34: ("basic", [3, 4, 6, 3]),
+                                             50: ("bottleneck", [3, 4, 6, 3]), 101: ("bottleneck", [3, 4, 23, 3]),
+                                             152: ("bottleneck", [3, 8, 36, 3])]
+        guard let (block, blocks) = table[depth] else { throw ResNetError("no torchvision ResNet of depth \(depth)") }
+        return try ResNetWeights.random(block: block, blocksPerStage: blocks, numClasses: numClasses, seed: seed)
+    }
+
+    /// Times `steps` PGD-style steps (forward + input gradient) at batch size `batch` on random
+    /// inputs after one warm-up step. Returns the median milliseconds per image-step and the
+    /// process's peak resident memory (VmHWM, MB) measured from a reset before the warm-up.
+    public func benchmarkStep(batch: Int, steps: Int) throws -> (msPerImageStep: Double, peakRSSMB: Double) {
+        let r = try benchmark(batch: batch, steps: steps)
+        return (r.msPerImageStep, r.peakRSSMB)
+    }
+
+    /// The same as benchmarkStep, plus the process CPU time per image-step (all threads): on a
+    /// shared machine, wall time depends on the other load, CPU time much less.
+    public func benchmark(batch: Int, steps: Int) throws -> ResNetBenchmark {
+        var rng = RandomStream(seed: 7)
+        let s = inputShape
+        let x = Tensor(shape: [batch, s.channels, s.height, s.width],
+                       data: (0..<(batch * s.count)).map { _ in rng.nextUniformFloat() })
+        var dl = Tensor(zeros: [batch, numClasses])
+        for i in 0..<dl.count { dl.data[i] = (rng.nextUniformFloat() - 0.5) * 0.01 }
+        _ = rk_reset_peak_rss()
+        _ = try forward(x); _ = try inputGradient(dl)      // warm-up: primitives, weights, buffers
+        var wall = [Double](), cpu = [Double]()
+        func cpuNow() -> Double {
+            var t = timespec()
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+            return Double(t.tv_sec) * 1e3 + Double(t.tv_nsec) / 1e6
+        }
+        for _ in 0..<max(steps, 1) {
+            let t0 = DispatchTime.now().uptimeNanoseconds, c0 = cpuNow()
+            _ = try forward(x)
+            _ = try inputGradient(dl)
+            cpu.append(cpuNow() - c0)
+            wall.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+        }
+        wall.sort(); cpu.sort()
+        return ResNetBenchmark(batch: batch, steps: steps, msPerImageStep: wall[wall.count / 2] / Double(batch),
+                               bestMsPerImageStep: wall[0] / Double(batch),
+                               cpuMsPerImageStep: cpu[cpu.count / 2] / Double(batch),
+                               peakRSSMB: Double(rk_peak_rss_bytes()) / 1_048_576,
+                               engineMB: Double(engineBytes) / 1_048_576)
+    }
+}
+
+/// One benchmark measurement (ResNet.benchmark).
+public struct ResNetBenchmark: Sendable, CustomStringConvertible {
+    public let batch: Int, steps: Int
+    /// Median wall-clock milliseconds per image-step (forward + input gradient), and the best one.
+    public let msPerImageStep: Double, bestMsPerImageStep: Double
+    /// Median process CPU milliseconds (all threads) per image-step.
+    public let cpuMsPerImageStep: Double
+    /// Peak resident set size of the process since the benchmark started (MB), and what the engine holds.
+    public let peakRSSMB: Double, engineMB: Double
+    public var description: String {
+        String(format: "batch %d: %.1f ms per image-step (best %.1f, CPU %.1f ms), peak RSS %.0f MB (engine %.0f MB)",
+               batch, msPerImageStep, bestMsPerImageStep, cpuMsPerImageStep, peakRSSMB, engineMB)
+    }
+}
+
+/// Calls body with base pointers of all arrays, each pinned by a nested withUnsafeBufferPointer.
+private func withPinned<R>(_ arrays: [[Float]], _ body: ([UnsafePointer<Float>]) -> R) -> R {
+    var pointers = [UnsafePointer<Float>]()
+    pointers.reserveCapacity(arrays.count)
+    func go(_ i: Int) -> R {
+        if i == arrays.count { return body(pointers) }
+        return arrays[i].withUnsafeBufferPointer { bp in
+            // An empty array has no base address; nothing reads it.
+            pointers.append(bp.baseAddress ?? UnsafePointer(bitPattern: 64)!)
+            return go(i + 1)
+        }
+    }
+    return go(0)
+}

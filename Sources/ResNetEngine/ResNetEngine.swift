@@ -1,1 +1,0 @@
-// Placeholder: the ResNet engine lands with the classifier work.

@@ -1,0 +1,324 @@
+import Checkpoints
+import Foundation
+import RobustSynthCore
+
+/// The shape of a ResNet, inferred from a state dict's keys and shapes.
+public struct ResNetArchitecture: Sendable, CustomStringConvertible {
+    /// "basic" or "bottleneck".
+    public let block: String
+    /// 18/34/50/101/152 when the block kind and blocks per stage match torchvision's, else nil.
+    public let depth: Int?
+    public let blocksPerStage: [Int]
+    /// Each stage's width (a bottleneck's inner width; its output is 4x... as the weights say).
+    public let widths: [Int]
+    /// "imagenet" (7x7/2 conv, BN, ReLU, 3x3/2 max-pool) or "cifar" (3x3/1 conv, BN, ReLU).
+    public let stem: String
+    public let inputChannels: Int
+    public let numClasses: Int
+
+    public var description: String {
+        let name = depth.map { "ResNet-\($0)" } ?? "ResNet"
+        return "\(name) (\(block) blocks \(blocksPerStage), widths \(widths), \(stem) stem, "
+            + "\(inputChannels) input channels, \(numClasses) classes)"
+    }
+}
+
+/// Where the ResNet's keys live in a state dict.
+public enum ResNetLayout: String, Sendable {
+    /// `conv1.weight`, `bn1.*`, `layer1.0.conv1.weight`, ..., `fc.weight`.
+    case torchvision
+    /// MadryLab robustness: `module.model.<torchvision key>` (the `module.` prefix may be absent),
+    /// a duplicate `module.attacker.model.*` (ignored), `module.normalizer.new_mean/new_std`.
+    case madry
+}
+
+public struct ResNetWeightsError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// A convolution and the eval-mode BatchNorm after it (eps 1e-5).
+struct ConvBN {
+    var weight: [Float]       // [outC, inC, k, k]
+    var inC: Int, outC: Int, kernel: Int, stride: Int, pad: Int
+    var gamma: [Float], beta: [Float], mean: [Float], variance: [Float]
+    static let eps: Float = 1e-5
+
+    /// The BatchNorm folded into the convolution: w' = w * s, b' = beta - mean * s, s = gamma/sqrt(var+eps).
+    func folded() -> (weight: [Float], bias: [Float]) {
+        var w = weight
+        var b = [Float](repeating: 0, count: outC)
+        let per = inC * kernel * kernel
+        for o in 0..<outC {
+            let s = gamma[o] / (variance[o] + ConvBN.eps).squareRoot()
+            for i in 0..<per { w[o * per + i] *= s }
+            b[o] = beta[o] - mean[o] * s
+        }
+        return (w, b)
+    }
+}
+
+struct Block {
+    var convs: [ConvBN]          // 2 (basic) or 3 (bottleneck)
+    var downsample: ConvBN?
+    var inC: Int { convs[0].inC }
+    var outC: Int { convs.last!.outC }
+}
+
+/// A ResNet's parameters, checked against the architecture they imply.
+public struct ResNetWeights {
+    public let layout: ResNetLayout
+    public let architecture: ResNetArchitecture
+    /// MadryLab's stored input normaliser (`module.normalizer.new_mean/new_std`), nil for torchvision.
+    public let normalizer: (mean: [Float], std: [Float])?
+
+    let stem: ConvBN
+    let blocks: [Block]
+    let fcWeight: [Float]        // [numClasses, features]
+    let fcBias: [Float]
+    var features: Int { blocks.last?.outC ?? stem.outC }
+
+    /// From a loaded checkpoint; `layout` nil detects it from the keys.
+    public static func from(_ checkpoint: Checkpoint, layout: ResNetLayout? = nil) throws -> ResNetWeights {
+        var shapes = [String: [Int]]()
+        var byName = [String: CheckpointTensor]()
+        for t in checkpoint.tensors { shapes[t.name] = t.shape; byName[t.name] = t }
+        return try build(keys: shapes, layout: layout) { name in
+            guard let t = byName[name] else { throw ResNetWeightsError("missing key \(name)") }
+            return try t.floats()
+        }
+    }
+
+    /// From a plain state dict (name -> shape and float32 values, row-major).
+    public static func from(tensors: [String: (shape: [Int], values: [Float])], layout: ResNetLayout? = nil)
+        throws -> ResNetWeights
+    {
+        try build(keys: tensors.mapValues { $0.shape }, layout: layout) { name in
+            guard let t = tensors[name] else { throw ResNetWeightsError("missing key \(name)") }
+            guard t.values.count == t.shape.reduce(1, *) else {
+                throw ResNetWeightsError("key \(name): shape \(t.shape) needs \(t.shape.reduce(1, *)) values, got \(t.values.count)")
+            }
+            return t.values
+        }
+    }
+
+    /// Detects the layout: any `model.`/`module.model.` key means MadryLab.
+    static func detectLayout(_ keys: some Collection<String>) -> ResNetLayout {
+        keys.contains { $0.hasPrefix("module.model.") || $0.hasPrefix("model.") } ? .madry : .torchvision
+    }
+
+    static func build(keys: [String: [Int]], layout requested: ResNetLayout?,
+                      values: (String) throws -> [Float]) throws -> ResNetWeights
+    {
+        let layout = requested ?? detectLayout(keys.keys)
+        // The prefix in front of torchvision keys, and where a Madry normaliser lives.
+        var prefix = ""
+        var normPrefix: String? = nil
+        if layout == .madry {
+            if keys.keys.contains(where: { $0.hasPrefix("module.model.") }) {
+                prefix = "module.model."; normPrefix = "module.normalizer."
+            } else if keys.keys.contains(where: { $0.hasPrefix("model.") }) {
+                prefix = "model."; normPrefix = "normalizer."
+            } else {
+                throw ResNetWeightsError("layout madry: no key starts with `module.model.` or `model.` "
+                    + "(found e.g. \(keys.keys.sorted().prefix(3).joined(separator: ", ")))")
+            }
+        }
+        // Model keys (prefix stripped), ignoring num_batches_tracked.
+        var model = [String: [Int]]()
+        for (k, s) in keys where k.hasPrefix(prefix) {
+            let name = String(k.dropFirst(prefix.count))
+            if name.hasSuffix("num_batches_tracked") { continue }
+            model[name] = s
+        }
+        if layout == .torchvision {
+            // Ignore nothing else silently except well-known non-model keys.
+            for k in keys.keys where k.hasPrefix("module.") && model[k] != nil {
+                throw ResNetWeightsError("key \(k) has a `module.` prefix: a DataParallel state dict? "
+                    + "expected torchvision keys such as `conv1.weight` (or pass layout: .madry)")
+            }
+        }
+        var used = Set<String>()
+
+        func shape(_ name: String) -> [Int]? { model[name] }
+        func need(_ name: String, _ expected: [Int]) throws -> [Float] {
+            guard let s = model[name] else {
+                throw ResNetWeightsError("missing key \(prefix)\(name) (expected shape \(expected))")
+            }
+            guard s == expected else {
+                throw ResNetWeightsError("key \(prefix)\(name): expected shape \(expected), found \(s)")
+            }
+            used.insert(name)
+            return try values(prefix + name)
+        }
+        func convBN(_ conv: String, _ bn: String, inC: Int, outC: Int, k: Int, stride: Int, pad: Int) throws -> ConvBN {
+            ConvBN(weight: try need(conv + ".weight", [outC, inC, k, k]),
+                   inC: inC, outC: outC, kernel: k, stride: stride, pad: pad,
+                   gamma: try need(bn + ".weight", [outC]), beta: try need(bn + ".bias", [outC]),
+                   mean: try need(bn + ".running_mean", [outC]), variance: try need(bn + ".running_var", [outC]))
+        }
+
+        // Stem.
+        guard let c1 = shape("conv1.weight") else {
+            throw ResNetWeightsError("missing key \(prefix)conv1.weight (expected [width, 3, 7, 7] or [width, 3, 3, 3]); "
+                + "layout \(layout.rawValue), keys start with \(keys.keys.sorted().prefix(3).joined(separator: ", "))")
+        }
+        guard c1.count == 4, c1[2] == c1[3], c1[2] == 7 || c1[2] == 3 else {
+            throw ResNetWeightsError("key \(prefix)conv1.weight: expected shape [width, channels, 7, 7] "
+                + "(ImageNet stem) or [width, channels, 3, 3] (CIFAR stem), found \(c1)")
+        }
+        let stemKind = c1[2] == 7 ? "imagenet" : "cifar"
+        let inputChannels = c1[1]
+        let stem = try convBN("conv1", "bn1", inC: inputChannels, outC: c1[0], k: c1[2],
+                              stride: stemKind == "imagenet" ? 2 : 1, pad: stemKind == "imagenet" ? 3 : 1)
+
+        // Stages.
+        let bottleneck = shape("layer1.0.conv3.weight") != nil
+        var blocksPerStage = [Int]()
+        var widths = [Int]()
+        var blocks = [Block]()
+        var c = stem.outC
+        var stage = 1
+        while shape("layer\(stage).0.conv1.weight") != nil {
+            var j = 0
+            guard let w0 = shape("layer\(stage).0.conv1.weight"), w0.count == 4 else {
+                throw ResNetWeightsError("key \(prefix)layer\(stage).0.conv1.weight: expected a 4-d shape")
+            }
+            let width = w0[0]
+            widths.append(width)
+            while shape("layer\(stage).\(j).conv1.weight") != nil {
+                let p = "layer\(stage).\(j)"
+                let stride = (stage > 1 && j == 0) ? 2 : 1
+                var convs = [ConvBN]()
+                let outC: Int
+                if bottleneck {
+                    let o = shape(p + ".conv3.weight")?.first ?? width * 4
+                    outC = o
+                    convs.append(try convBN(p + ".conv1", p + ".bn1", inC: c, outC: width, k: 1, stride: 1, pad: 0))
+                    convs.append(try convBN(p + ".conv2", p + ".bn2", inC: width, outC: width, k: 3, stride: stride, pad: 1))
+                    convs.append(try convBN(p + ".conv3", p + ".bn3", inC: width, outC: o, k: 1, stride: 1, pad: 0))
+                } else {
+                    outC = width
+                    convs.append(try convBN(p + ".conv1", p + ".bn1", inC: c, outC: width, k: 3, stride: stride, pad: 1))
+                    convs.append(try convBN(p + ".conv2", p + ".bn2", inC: width, outC: width, k: 3, stride: 1, pad: 1))
+                }
+                var ds: ConvBN? = nil
+                if shape(p + ".downsample.0.weight") != nil || stride != 1 || c != outC {
+                    ds = try convBN(p + ".downsample.0", p + ".downsample.1", inC: c, outC: outC, k: 1, stride: stride, pad: 0)
+                }
+                blocks.append(Block(convs: convs, downsample: ds))
+                c = outC
+                j += 1
+            }
+            blocksPerStage.append(j)
+            stage += 1
+        }
+        // fc.
+        guard let fcShape = shape("fc.weight"), fcShape.count == 2 else {
+            throw ResNetWeightsError("missing key \(prefix)fc.weight (expected shape [classes, \(c)])")
+        }
+        let numClasses = fcShape[0]
+        let fcW = try need("fc.weight", [numClasses, c])
+        let fcB = try need("fc.bias", [numClasses])
+
+        let unused = model.keys.filter { !used.contains($0) }.sorted()
+        if let first = unused.first {
+            throw ResNetWeightsError("unexpected key \(prefix)\(first) with shape \(model[first]!) "
+                + "(\(unused.count) unused key(s); inferred \(blocksPerStage.count) stage(s) \(blocksPerStage) "
+                + "of \(bottleneck ? "bottleneck" : "basic") blocks)")
+        }
+
+        // Normaliser.
+        var normalizer: (mean: [Float], std: [Float])? = nil
+        if let np = normPrefix {
+            let mk = np + "new_mean", sk = np + "new_std"
+            if let ms = keys[mk], let ss = keys[sk] {
+                guard ms.reduce(1, *) == inputChannels, ss.reduce(1, *) == inputChannels else {
+                    throw ResNetWeightsError("key \(mk)/\(sk): expected [\(inputChannels), 1, 1], found \(ms) and \(ss)")
+                }
+                normalizer = (try values(mk), try values(sk))
+            } else {
+                let missing = keys[mk] == nil ? mk : sk
+                throw ResNetWeightsError("missing key \(missing) (expected shape [\(inputChannels), 1, 1]): "
+                    + "a MadryLab checkpoint stores its input normaliser there")
+            }
+        }
+
+        let kind = bottleneck ? "bottleneck" : "basic"
+        let depths: [String: [[Int]: Int]] = [
+            "basic": [[2, 2, 2, 2]: 18, [3, 4, 6, 3]: 34],
+            "bottleneck": [[3, 4, 6, 3]: 50, [3, 4, 23, 3]: 101, [3, 8, 36, 3]: 152],
+        ]
+        let arch = ResNetArchitecture(block: kind, depth: stemKind == "imagenet" ? depths[kind]?[blocksPerStage] : nil,
+                                      blocksPerStage: blocksPerStage, widths: widths, stem: stemKind,
+                                      inputChannels: inputChannels, numClasses: numClasses)
+        return ResNetWeights(layout: layout, architecture: arch, normalizer: normalizer,
+                             stem: stem, blocks: blocks, fcWeight: fcW, fcBias: fcB)
+    }
+}
+
+extension ResNetWeights {
+    /// Random weights (He-normal convs, random BN statistics) in torchvision layout for any ResNet
+    /// shape: for benchmarks and tests without a checkpoint. `widths` are stage widths (a
+    /// bottleneck's inner width; its output is 4x). The stem width is widths[0].
+    public static func random(block: String = "bottleneck", blocksPerStage: [Int] = [3, 4, 6, 3],
+                              widths: [Int] = [64, 128, 256, 512], stem: String = "imagenet",
+                              inputChannels: Int = 3, numClasses: Int = 1000, seed: UInt64 = 0) throws -> ResNetWeights
+    {
+        var rng = RandomStream(seed: seed)
+        var sd = [String: (shape: [Int], values: [Float])]()
+        func normal(_ n: Int, _ scale: Float) -> [Float] {
+            var v = [Float](repeating: 0, count: n)
+            var i = 0
+            while i < n {   // Box-Muller, two at a time
+                let u1 = max(rng.nextUniformFloat(), 1e-7), u2 = rng.nextUniformFloat()
+                let r = (-2 * logf(u1)).squareRoot()
+                v[i] = r * cosf(2 * .pi * u2) * scale
+                if i + 1 < n { v[i + 1] = r * sinf(2 * .pi * u2) * scale }
+                i += 2
+            }
+            return v
+        }
+        func uniform(_ n: Int, _ lo: Float, _ hi: Float) -> [Float] {
+            (0..<n).map { _ in lo + (hi - lo) * rng.nextUniformFloat() }
+        }
+        func conv(_ name: String, _ o: Int, _ i: Int, _ k: Int) {
+            sd[name + ".weight"] = ([o, i, k, k], normal(o * i * k * k, (2 / Float(i * k * k)).squareRoot()))
+        }
+        func bn(_ name: String, _ c: Int, last: Bool = false) {
+            // Small gamma on a block's last BN keeps activations bounded through deep nets.
+            sd[name + ".weight"] = ([c], uniform(c, last ? 0.1 : 0.5, last ? 0.3 : 1.0))
+            sd[name + ".bias"] = ([c], normal(c, 0.1))
+            sd[name + ".running_mean"] = ([c], normal(c, 0.1))
+            sd[name + ".running_var"] = ([c], uniform(c, 0.5, 1.5))
+        }
+        let w0 = widths.first ?? 64
+        conv("conv1", w0, inputChannels, stem == "imagenet" ? 7 : 3)
+        bn("bn1", w0)
+        var c = w0
+        let bottleneck = block == "bottleneck"
+        for (s, (n, w)) in zip(blocksPerStage, widths).enumerated() {
+            for j in 0..<n {
+                let p = "layer\(s + 1).\(j)"
+                let stride = s > 0 && j == 0 ? 2 : 1
+                let out = bottleneck ? w * 4 : w
+                if bottleneck {
+                    conv(p + ".conv1", w, c, 1); bn(p + ".bn1", w)
+                    conv(p + ".conv2", w, w, 3); bn(p + ".bn2", w)
+                    conv(p + ".conv3", out, w, 1); bn(p + ".bn3", out, last: true)
+                } else {
+                    conv(p + ".conv1", w, c, 3); bn(p + ".bn1", w)
+                    conv(p + ".conv2", w, w, 3); bn(p + ".bn2", w, last: true)
+                }
+                if stride != 1 || c != out {
+                    conv(p + ".downsample.0", out, c, 1); bn(p + ".downsample.1", out)
+                }
+                c = out
+            }
+        }
+        sd["fc.weight"] = ([numClasses, c], normal(numClasses * c, (1 / Float(c)).squareRoot()))
+        sd["fc.bias"] = ([numClasses], normal(numClasses, 0.01))
+        return try from(tensors: sd, layout: .torchvision)
+    }
+}

@@ -1,0 +1,941 @@
+// The oneDNN fast path for a whole ResNet at one batch size: forward to logits and the
+// vector-Jacobian product back to the input pixels (no weight gradients).
+//
+// Shapes (llm.c style), N = batch:
+//   x        [N, C0, H, W]       plain NCHW, in [0,1]; normalised (x - mean)/std into xn
+//   stem     xn -> s  [N, W0, H/2, W/2] (ImageNet: 7x7/2 pad 3) or [N, W0, H, W] (CIFAR: 3x3/1 pad 1)
+//            conv + folded BN + fused ReLU; s kept (its ReLU mask)
+//   maxpool  s -> p   [N, W0, H/4, W/4] 3x3/2 pad 1 (ImageNet stem only), training workspace kept
+//   block    a [N, Ci, h, w] -> out [N, Co, h/s, w/s]
+//            basic:      t1 = relu(conv3x3/s(a)),  out = relu(conv3x3(t1) + id)
+//            bottleneck: t1 = relu(conv1x1(a)), t2 = relu(conv3x3/s(t1)), out = relu(conv1x1(t2) + id)
+//            id = a, or downsample conv1x1/s(a) (+ folded BN); written into out first, then the last
+//            conv accumulates into it with the post-ops (sum, relu). t1, t2, out kept (ReLU masks).
+//   head     out_last [N, F, h, w] -> plain -> mean over h*w -> feat [N, F] -> logits [N, K] = feat W^T + b
+// Activations stay in the layouts oneDNN picks (format_tag_any; nChw16c on AVX-512) end to end;
+// only the input, the final activation and their gradients are reordered to/from plain NCHW.
+// Backward (reverse order) uses three rotating scratch buffers of the largest activation size:
+//   g = dout * (out > 0)   [eltwise relu_use_dst_for_bwd, in place]
+//   d = conv_bwd_data(g) ... each followed by the ReLU mask of the kept activation it flows into
+//   dx = d_first + (downsample ? ds_bwd_data(g) : g)   [binary add, in place]
+#include "resnet_kernels.h"
+
+#include <dnnl.h>
+#include <dnnl_debug.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define MAX_ARGS 6
+
+typedef struct {
+    dnnl_primitive_t prim;
+    int nargs;
+    dnnl_exec_arg_t args[MAX_ARGS];
+} op_t;
+
+typedef struct {
+    op_t *items;
+    int count, cap;
+} op_list;
+
+struct rk_net {
+    dnnl_engine_t engine;
+    dnnl_stream_t stream;
+    int N, C, H, W, K, F;          // batch, input channels, input size, classes, features
+    int fh, fw;                    // final spatial size
+    float *mean, *std, *fc_w, *fc_b;
+    float *x_plain;                // [N,C,H,W] normalised input
+    float *dx_plain;               // [N,C,H,W] gradient w.r.t. the normalised input
+    float *feat_plain;             // [N,F,fh,fw]
+    float *dfeat_plain;            // [N,F,fh,fw]
+    float *pooled;                 // [N,F]
+    float *s2d_plain;              // [N,4C,s2d_h,s2d_w] gradient w.r.t. s2d(pad(xn)), when the stem uses it
+    dnnl_memory_desc_t s2d_md;
+    int s2d_h, s2d_w;
+    op_list fwd, bwd;
+    // everything to free
+    void **bufs; int nbufs, capbufs;
+    size_t *sizes; int capsizes;
+    dnnl_memory_t *mems; int nmems, capmems;
+    dnnl_primitive_t *prims; int nprims, capprims;
+    size_t bytes;
+    size_t weight_bytes, act_bytes, scratch_bytes;
+    dnnl_format_tag_t act_tag;     // activation layout: format_tag_any (blocked) or nhwc
+    char *info; size_t info_len, info_cap;
+};
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...) {
+    if (!err || errlen == 0) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+#define CHECK(call, what)                                                                   \
+    do {                                                                                    \
+        dnnl_status_t st_ = (call);                                                         \
+        if (st_ != dnnl_success) {                                                          \
+            seterr(err, errlen, "%s: %s failed (%s)", what, #call, dnnl_status2str(st_));   \
+            return -1;                                                                      \
+        }                                                                                   \
+    } while (0)
+
+static void *grow(void *p, int *cap, int need, size_t elem) {
+    if (need <= *cap) return p;
+    int nc = *cap ? *cap * 2 : 16;
+    while (nc < need) nc *= 2;
+    void *q = realloc(p, (size_t)nc * elem);
+    if (!q) abort();
+    *cap = nc;
+    return q;
+}
+
+// Buffers come straight from mmap (zeroed, page-aligned) so that destroying a net really returns
+// its memory: through malloc, glibc's adaptive mmap threshold would keep freed 25 MB activations
+// in the heap and the next batch size's net would pile on top of them.
+static void *net_alloc(rk_net *net, size_t bytes) {
+    size_t b = (bytes + 4095) / 4096 * 4096;
+    if (b == 0) b = 4096;
+    void *p = mmap(NULL, b, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return NULL;
+    net->bufs = grow(net->bufs, &net->capbufs, net->nbufs + 1, sizeof(void *));
+    net->sizes = grow(net->sizes, &net->capsizes, net->nbufs + 1, sizeof(size_t));
+    net->sizes[net->nbufs] = b;
+    net->bufs[net->nbufs++] = p;
+    net->bytes += b;
+    return p;
+}
+
+static dnnl_memory_t net_mem(rk_net *net, const dnnl_memory_desc_t *md, void *handle) {
+    dnnl_memory_t m = NULL;
+    if (dnnl_memory_create(&m, md, net->engine, handle) != dnnl_success) return NULL;
+    net->mems = grow(net->mems, &net->capmems, net->nmems + 1, sizeof(dnnl_memory_t));
+    net->mems[net->nmems++] = m;
+    return m;
+}
+
+static void keep_prim(rk_net *net, dnnl_primitive_t p) {
+    net->prims = grow(net->prims, &net->capprims, net->nprims + 1, sizeof(dnnl_primitive_t));
+    net->prims[net->nprims++] = p;
+}
+
+static void add_op(op_list *l, dnnl_primitive_t p, int nargs, const dnnl_exec_arg_t *args) {
+    l->items = grow(l->items, &l->cap, l->count + 1, sizeof(op_t));
+    op_t *o = &l->items[l->count++];
+    o->prim = p;
+    o->nargs = nargs;
+    memcpy(o->args, args, sizeof(dnnl_exec_arg_t) * (size_t)nargs);
+}
+
+static void info_add(rk_net *net, const char *fmt, ...) {
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if ((size_t)n >= sizeof line) n = sizeof line - 1;
+    if (net->info_len + (size_t)n + 1 > net->info_cap) {
+        size_t nc = net->info_cap ? net->info_cap * 2 : 4096;
+        while (nc < net->info_len + (size_t)n + 1) nc *= 2;
+        net->info = realloc(net->info, nc);
+        net->info_cap = nc;
+    }
+    memcpy(net->info + net->info_len, line, (size_t)n + 1);
+    net->info_len += (size_t)n;
+}
+
+static const char *impl_of(const_dnnl_primitive_desc_t pd) {
+    const char *s = NULL;
+    if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &s) != dnnl_success || !s) return "?";
+    return s;
+}
+
+// An activation: a buffer in a oneDNN layout.
+typedef struct {
+    dnnl_memory_desc_t md;
+    void *ptr;
+    dnnl_memory_t mem;
+    size_t bytes;
+} act_t;
+
+typedef struct {
+    int N;
+    size_t max_bytes;      // the largest activation (for the backward scratch buffers)
+    float *scratch[3];
+} plan_t;
+
+// Reorders plain OIHW weights into `md` (the layout a primitive picked); returns the memory.
+static int load_weights(rk_net *net, const rk_conv_desc *cd, const float *weight, const dnnl_memory_desc_t *md,
+                        dnnl_memory_t *out, char *err, size_t errlen) {
+    dnnl_dims_t wd = {cd->out_c, cd->in_c, cd->kernel, cd->kernel};
+    dnnl_memory_desc_t plain;
+    CHECK(dnnl_memory_desc_init_by_tag(&plain, 4, wd, dnnl_f32, dnnl_oihw), "weights");
+    dnnl_memory_t src = NULL;
+    CHECK(dnnl_memory_create(&src, &plain, net->engine, (void *)weight), "weights");
+    void *buf = net_alloc(net, dnnl_memory_desc_get_size(md));
+    net->weight_bytes += dnnl_memory_desc_get_size(md);
+    dnnl_memory_t dst = net_mem(net, md, buf);
+    if (!buf || !dst) { dnnl_memory_destroy(src); seterr(err, errlen, "out of memory (weights)"); return -1; }
+    dnnl_primitive_desc_t rpd = NULL;
+    dnnl_status_t st = dnnl_reorder_primitive_desc_create(&rpd, &plain, net->engine, md, net->engine, NULL);
+    if (st != dnnl_success) { dnnl_memory_destroy(src); seterr(err, errlen, "weights reorder: %s", dnnl_status2str(st)); return -1; }
+    dnnl_primitive_t r = NULL;
+    st = dnnl_primitive_create(&r, rpd);
+    dnnl_primitive_desc_destroy(rpd);
+    if (st != dnnl_success) { dnnl_memory_destroy(src); seterr(err, errlen, "weights reorder: %s", dnnl_status2str(st)); return -1; }
+    dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}};
+    st = dnnl_primitive_execute(r, net->stream, 2, a);
+    if (st == dnnl_success) st = dnnl_stream_wait(net->stream);
+    dnnl_primitive_destroy(r);
+    dnnl_memory_destroy(src);
+    if (st != dnnl_success) { seterr(err, errlen, "weights reorder: %s", dnnl_status2str(st)); return -1; }
+    *out = dst;
+    return 0;
+}
+
+static int new_act(rk_net *net, plan_t *plan, const dnnl_memory_desc_t *md, act_t *a, char *err, size_t errlen) {
+    a->md = *md;
+    a->bytes = dnnl_memory_desc_get_size(md);
+    a->ptr = net_alloc(net, a->bytes);
+    net->act_bytes += a->bytes;
+    a->mem = a->ptr ? net_mem(net, md, a->ptr) : NULL;
+    if (!a->mem) { seterr(err, errlen, "out of memory (activation of %zu bytes)", a->bytes); return -1; }
+    if (a->bytes > plan->max_bytes) plan->max_bytes = a->bytes;
+    return 0;
+}
+
+// A reorder primitive from `from` to `to` (memory descs).
+static int make_reorder(rk_net *net, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to,
+                        dnnl_primitive_t *out, char *err, size_t errlen) {
+    dnnl_primitive_desc_t rpd = NULL;
+    CHECK(dnnl_reorder_primitive_desc_create(&rpd, from, net->engine, to, net->engine, NULL), "reorder");
+    dnnl_status_t st = dnnl_primitive_create(out, rpd);
+    dnnl_primitive_desc_destroy(rpd);
+    if (st != dnnl_success) { seterr(err, errlen, "reorder: %s", dnnl_status2str(st)); return -1; }
+    keep_prim(net, *out);
+    return 0;
+}
+
+// A convolution layer, made in build order during the forward plan.
+typedef struct {
+    const rk_conv_desc *cd;
+    dnnl_primitive_desc_t fwd_pd, bwd_pd;
+    dnnl_primitive_t fwd, bwd;
+    dnnl_memory_t w_fwd, w_bwd, bias;
+    dnnl_memory_desc_t src_md, dst_md;
+    dnnl_memory_desc_t diff_src_md;   // = src_md unless the layer was made with free_diff_src
+    int wino_fwd, wino_bwd;
+} conv_t;
+
+// Creates conv forward (+ post-ops: [sum], relu) and backward-data primitives.
+// src_md: fixed layout of the input; dst_md: fixed layout, or NULL for format any.
+static int make_conv_w(rk_net *net, const rk_conv_desc *cd, const float *weight, const float *bias, int N, int H, int W, const dnnl_memory_desc_t *src_md,
+                     const dnnl_memory_desc_t *dst_md, int relu, int sum, int try_wino, int need_bwd,
+                     int free_diff_src, const char *name, conv_t *c, char *err, size_t errlen) {
+    memset(c, 0, sizeof *c);
+    c->cd = cd;
+    int OH = (H + 2 * cd->pad - cd->kernel) / cd->stride + 1;
+    int OW = (W + 2 * cd->pad - cd->kernel) / cd->stride + 1;
+    dnnl_dims_t wd = {cd->out_c, cd->in_c, cd->kernel, cd->kernel}, bd = {cd->out_c};
+    dnnl_dims_t dd = {N, cd->out_c, OH, OW};
+    dnnl_dims_t strides = {cd->stride, cd->stride}, pad = {cd->pad, cd->pad};
+    dnnl_memory_desc_t w_any, b_md, d_md;
+    CHECK(dnnl_memory_desc_init_by_tag(&w_any, 4, wd, dnnl_f32, dnnl_format_tag_any), name);
+    CHECK(dnnl_memory_desc_init_by_tag(&b_md, 1, bd, dnnl_f32, dnnl_a), name);
+    if (dst_md) d_md = *dst_md;
+    else CHECK(dnnl_memory_desc_init_by_tag(&d_md, 4, dd, dnnl_f32, net->act_tag), name);
+
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t po = NULL;
+    CHECK(dnnl_primitive_attr_create(&attr), name);
+    CHECK(dnnl_post_ops_create(&po), name);
+    if (sum) CHECK(dnnl_post_ops_append_sum(po, 1.0f), name);
+    if (relu) CHECK(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f), name);
+    CHECK(dnnl_primitive_attr_set_post_ops(attr, po), name);
+    dnnl_post_ops_destroy(po);
+
+    int wino = try_wino && cd->kernel == 3 && cd->stride == 1;
+    dnnl_status_t st = dnnl_unimplemented;
+    if (wino) {
+        dnnl_convolution_desc_t d;
+        st = dnnl_convolution_forward_desc_init(&d, dnnl_forward_training, dnnl_convolution_winograd, src_md, &w_any,
+                                                &b_md, &d_md, strides, pad, pad);
+        if (st == dnnl_success) st = dnnl_primitive_desc_create(&c->fwd_pd, &d, attr, net->engine, NULL);
+        c->wino_fwd = st == dnnl_success;
+    }
+    if (!c->wino_fwd) {
+        dnnl_convolution_desc_t d;
+        CHECK(dnnl_convolution_forward_desc_init(&d, dnnl_forward_training, dnnl_convolution_direct, src_md, &w_any,
+                                                 &b_md, &d_md, strides, pad, pad), name);
+        st = dnnl_primitive_desc_create(&c->fwd_pd, &d, attr, net->engine, NULL);
+        if (st != dnnl_success) {
+            dnnl_primitive_attr_destroy(attr);
+            seterr(err, errlen, "%s: no forward convolution (%s)", name, dnnl_status2str(st));
+            return -1;
+        }
+    }
+    dnnl_primitive_attr_destroy(attr);
+    c->src_md = *dnnl_primitive_desc_query_md(c->fwd_pd, dnnl_query_src_md, 0);
+    c->dst_md = *dnnl_primitive_desc_query_md(c->fwd_pd, dnnl_query_dst_md, 0);
+    CHECK(dnnl_primitive_create(&c->fwd, c->fwd_pd), name);
+    keep_prim(net, c->fwd);
+    if (load_weights(net, cd, weight, dnnl_primitive_desc_query_md(c->fwd_pd, dnnl_query_weights_md, 0), &c->w_fwd, err,
+                     errlen))
+        return -1;
+    void *bb = net_alloc(net, sizeof(float) * (size_t)cd->out_c);
+    if (!bb) { seterr(err, errlen, "out of memory"); return -1; }
+    memcpy(bb, bias, sizeof(float) * (size_t)cd->out_c);
+    c->bias = net_mem(net, &b_md, bb);
+
+    c->diff_src_md = c->src_md;
+    if (need_bwd && free_diff_src) {
+        // The stem: its gradient goes back to plain NCHW anyway, so let backward-data pick its own
+        // diff_src layout (with 3 input channels and diff_src nchw oneDNN 2.6 only has ref:any).
+        dnnl_memory_desc_t any_src;
+        CHECK(dnnl_memory_desc_init_by_tag(&any_src, 4, c->src_md.dims, dnnl_f32, dnnl_format_tag_any), name);
+        static const dnnl_format_tag_t tags[] = {dnnl_format_tag_any, dnnl_nChw16c, dnnl_nhwc};
+        for (int t = 0; t < 3; t++) {
+            dnnl_memory_desc_t ds;
+            CHECK(dnnl_memory_desc_init_by_tag(&ds, 4, c->src_md.dims, dnnl_f32, tags[t]), name);
+            dnnl_convolution_desc_t d;
+            dnnl_primitive_desc_t pd = NULL;
+            if (dnnl_convolution_backward_data_desc_init(&d, dnnl_convolution_direct, &ds, &w_any, &c->dst_md, strides,
+                                                         pad, pad) != dnnl_success) continue;
+            if (dnnl_primitive_desc_create(&pd, &d, NULL, net->engine, c->fwd_pd) != dnnl_success) continue;
+            if (strncmp(impl_of(pd), "ref", 3) == 0 && t < 2) { dnnl_primitive_desc_destroy(pd); continue; }
+            c->bwd_pd = pd;
+            c->diff_src_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_diff_src_md, 0);
+            break;
+        }
+    }
+    if (need_bwd && !c->bwd_pd) {
+        // Backward data with the forward's exact src/dst layouts (the ReLU masks and adds are elementwise).
+        st = dnnl_unimplemented;
+        if (c->wino_fwd) {
+            dnnl_convolution_desc_t d;
+            st = dnnl_convolution_backward_data_desc_init(&d, dnnl_convolution_winograd, &c->src_md, &w_any, &c->dst_md,
+                                                          strides, pad, pad);
+            if (st == dnnl_success) st = dnnl_primitive_desc_create(&c->bwd_pd, &d, NULL, net->engine, c->fwd_pd);
+            c->wino_bwd = st == dnnl_success;
+        }
+        if (!c->wino_bwd) {
+            dnnl_convolution_desc_t d;
+            CHECK(dnnl_convolution_backward_data_desc_init(&d, dnnl_convolution_direct, &c->src_md, &w_any, &c->dst_md,
+                                                           strides, pad, pad), name);
+            st = dnnl_primitive_desc_create(&c->bwd_pd, &d, NULL, net->engine, c->wino_fwd ? NULL : c->fwd_pd);
+            if (st != dnnl_success && c->wino_fwd) {
+                // A direct forward descriptor as the hint.
+                dnnl_convolution_desc_t fd;
+                dnnl_primitive_desc_t hint = NULL;
+                CHECK(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct, &c->src_md,
+                                                         &w_any, &b_md, &c->dst_md, strides, pad, pad), name);
+                CHECK(dnnl_primitive_desc_create(&hint, &fd, NULL, net->engine, NULL), name);
+                st = dnnl_primitive_desc_create(&c->bwd_pd, &d, NULL, net->engine, hint);
+                dnnl_primitive_desc_destroy(hint);
+            }
+            if (st != dnnl_success) {
+                seterr(err, errlen, "%s: no backward-data convolution (%s)", name, dnnl_status2str(st));
+                return -1;
+            }
+        }
+    }
+    if (need_bwd) {
+        CHECK(dnnl_primitive_create(&c->bwd, c->bwd_pd), name);
+        keep_prim(net, c->bwd);
+        const dnnl_memory_desc_t *bw = dnnl_primitive_desc_query_md(c->bwd_pd, dnnl_query_weights_md, 0);
+        const dnnl_memory_desc_t *fw = dnnl_primitive_desc_query_md(c->fwd_pd, dnnl_query_weights_md, 0);
+        if (dnnl_memory_desc_equal(bw, fw)) c->w_bwd = c->w_fwd;
+        else if (load_weights(net, cd, weight, bw, &c->w_bwd, err, errlen)) return -1;
+    }
+    info_add(net, "%s %dx%d/%d %d->%d @%dx%d: fwd %s%s | bwd %s%s\n", name, cd->kernel, cd->kernel, cd->stride,
+             cd->in_c, cd->out_c, H, W, impl_of(c->fwd_pd), c->wino_fwd ? " (winograd)" : "",
+             need_bwd ? impl_of(c->bwd_pd) : "-", c->wino_bwd ? " (winograd)" : "");
+    return 0;
+}
+
+// w[O, C, K, K], BN [O] -> malloc'd w'[O, C, K, K], b'[O] (see make_conv); a desc without BN is copied.
+static int fold_bn(const rk_conv_desc *cd, float **wout, float **bout) {
+    size_t per = (size_t)cd->in_c * cd->kernel * cd->kernel;
+    float *w = malloc(sizeof(float) * per * (size_t)cd->out_c);
+    float *b = malloc(sizeof(float) * (size_t)cd->out_c);
+    if (!w || !b) { free(w); free(b); return -1; }
+    for (int o = 0; o < cd->out_c; o++) {
+        float sc = cd->bn_gamma ? cd->bn_gamma[o] / sqrtf(cd->bn_var[o] + cd->bn_eps) : 1.0f;
+        for (size_t i = 0; i < per; i++) w[o * per + i] = cd->weight[o * per + i] * sc;
+        b[o] = cd->bn_gamma ? cd->bn_beta[o] - cd->bn_mean[o] * sc : (cd->bias ? cd->bias[o] : 0.0f);
+    }
+    *wout = w; *bout = b;
+    return 0;
+}
+
+// Folds eval-mode BatchNorm into the convolution (one layer at a time, so no second copy of the
+// whole model exists): w'[o] = w[o] * s[o], b'[o] = beta[o] - mean[o] * s[o], s = gamma / sqrt(var + eps).
+//   w[O, C, K, K], gamma/beta/mean/var[O] -> w'[O, C, K, K], b'[O]
+static int make_conv(rk_net *net, const rk_conv_desc *cd, int N, int H, int W, const dnnl_memory_desc_t *src_md,
+                     const dnnl_memory_desc_t *dst_md, int relu, int sum, int try_wino, int need_bwd,
+                     int free_diff_src, const char *name, conv_t *c, char *err, size_t errlen) {
+    if (!cd->bn_gamma)
+        return make_conv_w(net, cd, cd->weight, cd->bias, N, H, W, src_md, dst_md, relu, sum, try_wino, need_bwd,
+                           free_diff_src, name, c, err, errlen);
+    float *w, *b;
+    if (fold_bn(cd, &w, &b)) { seterr(err, errlen, "out of memory (folding %s)", name); return -1; }
+    int rc = make_conv_w(net, cd, w, b, N, H, W, src_md, dst_md, relu, sum, try_wino, need_bwd, free_diff_src, name,
+                         c, err, errlen);
+    free(w);
+    free(b);
+    return rc;
+}
+
+static void free_conv_pds(conv_t *c) {
+    if (c->fwd_pd) dnnl_primitive_desc_destroy(c->fwd_pd);
+    if (c->bwd_pd) dnnl_primitive_desc_destroy(c->bwd_pd);
+    c->fwd_pd = c->bwd_pd = NULL;
+}
+
+static void fwd_conv_op(rk_net *net, conv_t *c, dnnl_memory_t src, dnnl_memory_t dst) {
+    dnnl_exec_arg_t a[4] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, c->w_fwd}, {DNNL_ARG_BIAS, c->bias},
+                            {DNNL_ARG_DST, dst}};
+    add_op(&net->fwd, c->fwd, 4, a);
+}
+
+static void bwd_conv_op(rk_net *net, conv_t *c, dnnl_memory_t ddst, dnnl_memory_t dsrc) {
+    dnnl_exec_arg_t a[3] = {{DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_WEIGHTS, c->w_bwd}, {DNNL_ARG_DIFF_SRC, dsrc}};
+    add_op(&net->bwd, c->bwd, 3, a);
+}
+
+// Ops appended to a *pending* list (backward ops are built forward and then reversed in groups).
+typedef struct {
+    op_list *groups;   // one op list per layer group, executed in reverse group order
+    int count, cap;
+} group_list;
+
+static op_list *new_group(group_list *g) {
+    g->groups = grow(g->groups, &g->cap, g->count + 1, sizeof(op_list));
+    op_list *l = &g->groups[g->count++];
+    memset(l, 0, sizeof *l);
+    return l;
+}
+
+// In-place ReLU backward: diff[i] = dst[i] > 0 ? diff[i] : 0.
+static int relu_bwd_op(rk_net *net, op_list *l, const act_t *dst, dnnl_memory_t diff, char *err, size_t errlen) {
+    dnnl_eltwise_desc_t d;
+    CHECK(dnnl_eltwise_backward_desc_init(&d, dnnl_eltwise_relu_use_dst_for_bwd, &dst->md, &dst->md, 0.0f, 0.0f),
+          "relu backward");
+    // A forward hint with the same algorithm.
+    dnnl_eltwise_desc_t fd;
+    dnnl_primitive_desc_t hint = NULL, pd = NULL;
+    CHECK(dnnl_eltwise_forward_desc_init(&fd, dnnl_forward_training, dnnl_eltwise_relu_use_dst_for_bwd, &dst->md, 0.0f,
+                                         0.0f), "relu backward");
+    CHECK(dnnl_primitive_desc_create(&hint, &fd, NULL, net->engine, NULL), "relu backward");
+    dnnl_status_t st = dnnl_primitive_desc_create(&pd, &d, NULL, net->engine, hint);
+    dnnl_primitive_desc_destroy(hint);
+    if (st != dnnl_success) { seterr(err, errlen, "relu backward: %s", dnnl_status2str(st)); return -1; }
+    dnnl_primitive_t p = NULL;
+    st = dnnl_primitive_create(&p, pd);
+    dnnl_primitive_desc_destroy(pd);
+    if (st != dnnl_success) { seterr(err, errlen, "relu backward: %s", dnnl_status2str(st)); return -1; }
+    keep_prim(net, p);
+    dnnl_exec_arg_t a[3] = {{DNNL_ARG_DST, dst->mem}, {DNNL_ARG_DIFF_DST, diff}, {DNNL_ARG_DIFF_SRC, diff}};
+    add_op(l, p, 3, a);
+    return 0;
+}
+
+// In place: acc += other (same layout md).
+static int add_op_binary(rk_net *net, op_list *l, const dnnl_memory_desc_t *md, dnnl_memory_t acc, dnnl_memory_t other,
+                         char *err, size_t errlen) {
+    dnnl_binary_desc_t d;
+    dnnl_primitive_desc_t pd = NULL;
+    CHECK(dnnl_binary_desc_init(&d, dnnl_binary_add, md, md, md), "add");
+    CHECK(dnnl_primitive_desc_create(&pd, &d, NULL, net->engine, NULL), "add");
+    dnnl_primitive_t p = NULL;
+    dnnl_status_t st = dnnl_primitive_create(&p, pd);
+    dnnl_primitive_desc_destroy(pd);
+    if (st != dnnl_success) { seterr(err, errlen, "add: %s", dnnl_status2str(st)); return -1; }
+    keep_prim(net, p);
+    dnnl_exec_arg_t a[3] = {{DNNL_ARG_SRC_0, acc}, {DNNL_ARG_SRC_1, other}, {DNNL_ARG_DST, acc}};
+    add_op(l, p, 3, a);
+    return 0;
+}
+
+static int reorder_op(rk_net *net, op_list *l, const dnnl_memory_desc_t *from_md, dnnl_memory_t from,
+                      const dnnl_memory_desc_t *to_md, dnnl_memory_t to, char *err, size_t errlen) {
+    dnnl_primitive_t r = NULL;
+    if (make_reorder(net, from_md, to_md, &r, err, errlen)) return -1;
+    dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
+    add_op(l, r, 2, a);
+    return 0;
+}
+
+// A memory object over scratch buffer i with layout md.
+static dnnl_memory_t scratch_mem(rk_net *net, plan_t *plan, int i, const dnnl_memory_desc_t *md) {
+    return net_mem(net, md, plan->scratch[i]);
+}
+
+// The ImageNet stem's backward-data through space-to-depth. The 7x7/2 pad-3 conv over x[N,C,H,W]
+// equals a 4x4/1 unpadded conv over z = s2d(pad(x)) [N, 4C, Sh, Sw] (Sh = ceil((H+6)/2)), with
+//   z[n, c*4 + p*2 + q, i, j] = xpad[n, c, 2i + p, 2j + q]
+//   w2[o, c*4 + p*2 + q, a, b] = w[o, c, 2a + p, 2b + q]   (0 where 2a+p or 2b+q is 7)
+// so dx = crop(d2s(bwd_data_4x4(dstem))). oneDNN pads diff_src channels to 16: 4C = 12 wastes
+// 1.3x where C = 3 wasted 5.3x (the direct 7x7 backward-data was the slowest conv per FLOP).
+// Returns 0 and fills net->s2d_* and *c, or 1 (not applicable / only ref: use the plain stem
+// backward), or -1 on error.
+static int make_stem_s2d(rk_net *net, const rk_net_desc *desc, const conv_t *stem, plan_t *plan, conv_t *c,
+                         char *err, size_t errlen) {
+    const rk_conv_desc *cd = &desc->stem;
+    if (cd->kernel != 7 || cd->stride != 2 || cd->pad != 3) return 1;
+    const int N = desc->batch, C = cd->in_c, O = cd->out_c, C4 = 4 * C;
+    const int Sh = (desc->in_h + 7) / 2, Sw = (desc->in_w + 7) / 2;
+    if (Sh - 3 != stem->dst_md.dims[2] || Sw - 3 != stem->dst_md.dims[3]) return 1;
+    float *wf, *bf;
+    if (fold_bn(cd, &wf, &bf)) { seterr(err, errlen, "out of memory"); return -1; }
+    float *w2 = calloc((size_t)O * C4 * 16, sizeof(float));
+    if (!w2) { free(wf); free(bf); seterr(err, errlen, "out of memory"); return -1; }
+    for (int o = 0; o < O; o++)
+        for (int ci = 0; ci < C; ci++)
+            for (int kh = 0; kh < 7; kh++)
+                for (int kw = 0; kw < 7; kw++) {
+                    int c2 = ci * 4 + (kh & 1) * 2 + (kw & 1), a = kh >> 1, b = kw >> 1;
+                    w2[(((size_t)o * C4 + c2) * 4 + a) * 4 + b] = wf[(((size_t)o * C + ci) * 7 + kh) * 7 + kw];
+                }
+    free(wf);
+    rk_conv_desc cd2 = {C4, O, 4, 1, 0, w2, bf, NULL, NULL, NULL, NULL, 0.0f};
+    memset(c, 0, sizeof *c);
+    c->cd = NULL;
+    int rc = -1;
+    dnnl_dims_t zd = {N, C4, Sh, Sw}, wd = {O, C4, 4, 4}, bd = {O}, st = {1, 1}, pd0 = {0, 0};
+    dnnl_memory_desc_t z_any, w_any, b_md;
+    dnnl_convolution_desc_t fd, bdsc;
+    dnnl_primitive_desc_t fpd = NULL;
+    if (dnnl_memory_desc_init_by_tag(&z_any, 4, zd, dnnl_f32, dnnl_format_tag_any) != dnnl_success ||
+        dnnl_memory_desc_init_by_tag(&w_any, 4, wd, dnnl_f32, dnnl_format_tag_any) != dnnl_success ||
+        dnnl_memory_desc_init_by_tag(&b_md, 1, bd, dnnl_f32, dnnl_a) != dnnl_success) goto out;
+    if (dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct, &z_any, &w_any, &b_md,
+                                           &stem->dst_md, st, pd0, pd0) != dnnl_success ||
+        dnnl_primitive_desc_create(&fpd, &fd, NULL, net->engine, NULL) != dnnl_success ||
+        dnnl_convolution_backward_data_desc_init(&bdsc, dnnl_convolution_direct, &z_any, &w_any, &stem->dst_md, st, pd0,
+                                                 pd0) != dnnl_success ||
+        dnnl_primitive_desc_create(&c->bwd_pd, &bdsc, NULL, net->engine, fpd) != dnnl_success) { rc = 1; goto out; }
+    if (strncmp(impl_of(c->bwd_pd), "ref", 3) == 0) { rc = 1; goto out; }
+    if (dnnl_primitive_create(&c->bwd, c->bwd_pd) != dnnl_success) { rc = 1; goto out; }
+    keep_prim(net, c->bwd);
+    if (load_weights(net, &cd2, w2, dnnl_primitive_desc_query_md(c->bwd_pd, dnnl_query_weights_md, 0), &c->w_bwd, err,
+                     errlen)) goto out;
+    c->diff_src_md = *dnnl_primitive_desc_query_md(c->bwd_pd, dnnl_query_diff_src_md, 0);
+    if (dnnl_memory_desc_get_size(&c->diff_src_md) > plan->max_bytes) plan->max_bytes = dnnl_memory_desc_get_size(&c->diff_src_md);
+    if (dnnl_memory_desc_init_by_tag(&net->s2d_md, 4, zd, dnnl_f32, dnnl_nchw) != dnnl_success) goto out;
+    net->s2d_plain = net_alloc(net, dnnl_memory_desc_get_size(&net->s2d_md));
+    if (!net->s2d_plain) { seterr(err, errlen, "out of memory"); goto out; }
+    net->s2d_h = Sh; net->s2d_w = Sw;
+    info_add(net, "stem backward via space-to-depth 4x4/1 %d->%d @%dx%d: bwd %s\n", C4, O, Sh, Sw, impl_of(c->bwd_pd));
+    rc = 0;
+out:
+    if (fpd) dnnl_primitive_desc_destroy(fpd);
+    if (c->bwd_pd) { dnnl_primitive_desc_destroy(c->bwd_pd); c->bwd_pd = NULL; }
+    free(w2);
+    free(bf);
+    return rc;
+}
+
+static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen) {
+    const int N = desc->batch;
+    plan_t plan;
+    memset(&plan, 0, sizeof plan);
+    plan.N = N;
+    group_list groups;
+    memset(&groups, 0, sizeof groups);
+    int nconvs = 1 + 4 * desc->num_blocks;
+    conv_t *convs = calloc((size_t)nconvs, sizeof(conv_t));
+    int rc = -1;
+    if (!convs) { seterr(err, errlen, "out of memory"); return -1; }
+    int ci = 0;
+
+    // Backward needs the scratch buffers, whose size is only known after the forward plan, so the
+    // backward ops record *which* scratch buffer (0..3) they use; their memory objects are made at the end.
+    typedef struct { int group; int kind; conv_t *conv; act_t act; int s_in, s_out, s_other; dnnl_memory_desc_t md_in, md_out; } bstep;
+    // kinds: 0 relu-mask(act, s_in) 1 conv bwd(conv, s_in -> s_out) 2 add(md_in, s_in += s_other)
+    //        3 maxpool bwd(s_in -> s_out) 4 reorder(md_in s_in -> md_out s_out)
+    bstep *steps = NULL;
+    int nsteps = 0, capsteps = 0;
+#define STEP(...) do { steps = grow(steps, &capsteps, nsteps + 1, sizeof(bstep)); steps[nsteps++] = (bstep){__VA_ARGS__}; } while (0)
+
+    // ---- input: plain NCHW, normalised on the host side ----
+    dnnl_dims_t xd = {N, desc->in_c, desc->in_h, desc->in_w};
+    dnnl_memory_desc_t x_md;
+    if (dnnl_memory_desc_init_by_tag(&x_md, 4, xd, dnnl_f32, dnnl_nchw) != dnnl_success) goto done;
+    net->x_plain = net_alloc(net, dnnl_memory_desc_get_size(&x_md));
+    net->dx_plain = net_alloc(net, dnnl_memory_desc_get_size(&x_md));
+    dnnl_memory_t x_mem = net_mem(net, &x_md, net->x_plain);
+    dnnl_memory_t dx_mem = net_mem(net, &x_md, net->dx_plain);
+    if (dnnl_memory_desc_get_size(&x_md) > plan.max_bytes) plan.max_bytes = dnnl_memory_desc_get_size(&x_md);
+
+    // ---- stem ----
+    dnnl_memory_desc_t x_any;
+    if (dnnl_memory_desc_init_by_tag(&x_any, 4, xd, dnnl_f32, dnnl_format_tag_any) != dnnl_success) goto done;
+    conv_t *stem = &convs[ci++];
+    dnnl_format_tag_t act_tag = net->act_tag;
+    net->act_tag = dnnl_format_tag_any;   // the stem (3 input channels) picks its own output layout
+    int stem_rc = make_conv(net, &desc->stem, N, desc->in_h, desc->in_w, &x_any, NULL, 1, 0, desc->use_winograd, 1, 1,
+                            "stem", stem, err, errlen);
+    net->act_tag = act_tag;
+    if (stem_rc) goto done;
+    if (dnnl_memory_desc_get_size(&stem->diff_src_md) > plan.max_bytes)
+        plan.max_bytes = dnnl_memory_desc_get_size(&stem->diff_src_md);
+    conv_t stem_s2d;
+    int s2d = getenv("RSYNTH_RESNET_NO_S2D") ? 1 : make_stem_s2d(net, desc, stem, &plan, &stem_s2d, err, errlen);
+    if (s2d < 0) goto done;
+    dnnl_memory_t stem_src = x_mem;
+    int stem_src_plain = dnnl_memory_desc_equal(&stem->src_md, &x_md);
+    act_t xs;
+    if (!stem_src_plain) {
+        if (new_act(net, &plan, &stem->src_md, &xs, err, errlen)) goto done;
+        if (reorder_op(net, &net->fwd, &x_md, x_mem, &stem->src_md, xs.mem, err, errlen)) goto done;
+        stem_src = xs.mem;
+    }
+    act_t s;
+    if (new_act(net, &plan, &stem->dst_md, &s, err, errlen)) goto done;
+    fwd_conv_op(net, stem, stem_src, s.mem);
+    int h = (desc->in_h + 2 * desc->stem.pad - desc->stem.kernel) / desc->stem.stride + 1;
+    int w = (desc->in_w + 2 * desc->stem.pad - desc->stem.kernel) / desc->stem.stride + 1;
+    act_t cur = s;
+    dnnl_primitive_t pool_bwd = NULL;
+    dnnl_memory_t pool_ws = NULL;
+    int stem_group = -1;
+    if (desc->stem_maxpool) {
+        int ph = (h + 2 - 3) / 2 + 1, pw = (w + 2 - 3) / 2 + 1;
+        dnnl_dims_t pd_dims = {N, desc->stem.out_c, ph, pw};
+        dnnl_memory_desc_t p_any;
+        dnnl_dims_t k = {3, 3}, st2 = {2, 2}, p1 = {1, 1};
+        dnnl_pooling_desc_t fd, bd;
+        dnnl_primitive_desc_t fpd = NULL, bpd = NULL;
+        if (dnnl_memory_desc_init_by_tag(&p_any, 4, pd_dims, dnnl_f32, net->act_tag) != dnnl_success) goto done;
+        dnnl_status_t st = dnnl_pooling_forward_desc_init(&fd, dnnl_forward_training, dnnl_pooling_max, &s.md, &p_any, st2,
+                                                          k, p1, p1);
+        if (st == dnnl_success) st = dnnl_primitive_desc_create(&fpd, &fd, NULL, net->engine, NULL);
+        if (st != dnnl_success) { seterr(err, errlen, "max-pool forward: %s", dnnl_status2str(st)); goto done; }
+        act_t p;
+        const dnnl_memory_desc_t *pmd = dnnl_primitive_desc_query_md(fpd, dnnl_query_dst_md, 0);
+        const dnnl_memory_desc_t *wmd = dnnl_primitive_desc_query_md(fpd, dnnl_query_workspace_md, 0);
+        if (new_act(net, &plan, pmd, &p, err, errlen)) { dnnl_primitive_desc_destroy(fpd); goto done; }
+        void *wsb = net_alloc(net, dnnl_memory_desc_get_size(wmd));
+        pool_ws = net_mem(net, wmd, wsb);
+        dnnl_primitive_t pf = NULL;
+        st = dnnl_primitive_create(&pf, fpd);
+        if (st == dnnl_success) {
+            keep_prim(net, pf);
+            dnnl_exec_arg_t a[3] = {{DNNL_ARG_SRC, s.mem}, {DNNL_ARG_DST, p.mem}, {DNNL_ARG_WORKSPACE, pool_ws}};
+            add_op(&net->fwd, pf, 3, a);
+            st = dnnl_pooling_backward_desc_init(&bd, dnnl_pooling_max, &s.md, &p.md, st2, k, p1, p1);
+        }
+        if (st == dnnl_success) st = dnnl_primitive_desc_create(&bpd, &bd, NULL, net->engine, fpd);
+        if (st == dnnl_success) st = dnnl_primitive_create(&pool_bwd, bpd);
+        if (st == dnnl_success) keep_prim(net, pool_bwd);
+        info_add(net, "maxpool 3x3/2 @%dx%d: fwd %s | bwd %s\n", h, w, impl_of(fpd), bpd ? impl_of(bpd) : "-");
+        if (bpd) dnnl_primitive_desc_destroy(bpd);
+        dnnl_primitive_desc_destroy(fpd);
+        if (st != dnnl_success) { seterr(err, errlen, "max-pool: %s", dnnl_status2str(st)); goto done; }
+        cur = p;
+        h = ph; w = pw;
+    }
+    act_t stem_out = s;
+    act_t pool_out = cur;
+    stem_group = 0;   // group 0: the stem (executed last in backward)
+
+    // ---- blocks ----
+    for (int b = 0; b < desc->num_blocks; b++) {
+        const rk_block_desc *bd = &desc->blocks[b];
+        int nc = bd->bottleneck ? 3 : 2;
+        char name[64];
+        act_t in = cur;
+        int stride = bd->conv[bd->bottleneck ? 1 : 0].stride;
+        int oh = (h - 1) / stride + 1, ow = (w - 1) / stride + 1;
+        conv_t *ds = NULL;
+        act_t out;
+        if (bd->has_downsample) {
+            ds = &convs[ci++];
+            snprintf(name, sizeof name, "block%d.downsample", b);
+            if (make_conv(net, &bd->downsample, N, h, w, &in.md, NULL, 0, 0, 0, 1, 0, name, ds, err, errlen)) goto done;
+            if (new_act(net, &plan, &ds->dst_md, &out, err, errlen)) goto done;
+            fwd_conv_op(net, ds, in.mem, out.mem);
+        } else {
+            if (new_act(net, &plan, &in.md, &out, err, errlen)) goto done;
+            if (reorder_op(net, &net->fwd, &in.md, in.mem, &in.md, out.mem, err, errlen)) goto done;
+        }
+        act_t t[2];
+        act_t src = in;
+        int ch = h, cw = w;
+        conv_t *cs[3];
+        for (int i = 0; i < nc; i++) {
+            cs[i] = &convs[ci++];
+            snprintf(name, sizeof name, "block%d.conv%d", b, i + 1);
+            int last = i == nc - 1;
+            if (make_conv(net, &bd->conv[i], N, ch, cw, &src.md, last ? &out.md : NULL, 1, last, desc->use_winograd, 1,
+                          0, name, cs[i], err, errlen)) goto done;
+            ch = (ch + 2 * bd->conv[i].pad - bd->conv[i].kernel) / bd->conv[i].stride + 1;
+            cw = (cw + 2 * bd->conv[i].pad - bd->conv[i].kernel) / bd->conv[i].stride + 1;
+            if (last) {
+                fwd_conv_op(net, cs[i], src.mem, out.mem);
+            } else {
+                if (new_act(net, &plan, &cs[i]->dst_md, &t[i], err, errlen)) goto done;
+                fwd_conv_op(net, cs[i], src.mem, t[i].mem);
+                src = t[i];
+            }
+        }
+        if (ch != oh || cw != ow) { seterr(err, errlen, "block %d: unexpected output size", b); goto done; }
+        // Backward of this block (group b+1), scratch roles: g = 0, then alternate between 1 and 2.
+        int gi = b + 1;
+        // g (s0) *= out > 0
+        STEP(gi, 0, NULL, out, 0, 0, 0, out.md, out.md);
+        int sin = 0, sout = 1;
+        for (int i = nc - 1; i >= 0; i--) {
+            STEP(gi, 1, cs[i], out, sin, sout, 0, i == nc - 1 ? out.md : t[i].md, i > 0 ? t[i - 1].md : in.md);
+            if (i > 0) STEP(gi, 0, NULL, t[i - 1], sout, 0, 0, t[i - 1].md, t[i - 1].md);
+            sin = sout;
+            sout = sin == 1 ? 2 : 1;
+        }
+        // dx is in scratch `sin`; the identity path adds g (s0) or ds_bwd(g) (in a free buffer).
+        int dxs = sin;
+        if (ds) {
+            int tmp = dxs == 1 ? 2 : 1;   // free again: the chain only needs two buffers besides g
+            STEP(gi, 1, ds, out, 0, tmp, 0, out.md, in.md);
+            STEP(gi, 2, NULL, in, dxs, 0, tmp, in.md, in.md);
+        } else {
+            STEP(gi, 2, NULL, in, dxs, 0, 0, in.md, in.md);
+        }
+        // Hand dx to the previous group as its g: copy scratch dxs -> scratch 0 is avoided by renaming:
+        // record the block's result buffer; the previous group reads it (see below).
+        STEP(gi, 5, NULL, in, dxs, 0, 0, in.md, in.md);
+        cur = out;
+        h = oh; w = ow;
+    }
+    (void)stem_group;
+
+    // ---- head ----
+    net->F = (int)cur.md.dims[1];
+    net->fh = h; net->fw = w;
+    {
+        dnnl_dims_t fd = {N, net->F, h, w};
+        dnnl_memory_desc_t f_md;
+        if (dnnl_memory_desc_init_by_tag(&f_md, 4, fd, dnnl_f32, dnnl_nchw) != dnnl_success) goto done;
+        net->feat_plain = net_alloc(net, dnnl_memory_desc_get_size(&f_md));
+        net->dfeat_plain = net_alloc(net, dnnl_memory_desc_get_size(&f_md));
+        net->pooled = net_alloc(net, sizeof(float) * (size_t)N * net->F);
+        dnnl_memory_t fm = net_mem(net, &f_md, net->feat_plain);
+        if (reorder_op(net, &net->fwd, &cur.md, cur.mem, &f_md, fm, err, errlen)) goto done;
+
+        // scratch buffers, now that the largest activation is known
+        for (int i = 0; i < 3; i++) {
+            plan.scratch[i] = net_alloc(net, plan.max_bytes);
+            net->scratch_bytes += plan.max_bytes;
+            if (!plan.scratch[i]) { seterr(err, errlen, "out of memory (scratch)"); goto done; }
+        }
+        // Backward, in execution order. The buffer holding "g" of the group being processed:
+        int g_buf = 0;
+        dnnl_memory_t dfm = net_mem(net, &f_md, net->dfeat_plain);
+        if (reorder_op(net, &net->bwd, &f_md, dfm, &cur.md, scratch_mem(net, &plan, 0, &cur.md), err, errlen)) goto done;
+        // Scratch indices in steps are relative: logical 0 = g_buf, logical k>0 = the k-th other buffer.
+        for (int gi = desc->num_blocks; gi >= 1; gi--) {
+            int map[3];
+            map[0] = g_buf;
+            for (int k = 1, j = 0; k < 3; j++) if (j != g_buf) map[k++] = j;
+            for (int si = 0; si < nsteps; si++) {
+                bstep *p = &steps[si];
+                if (p->group != gi) continue;
+                switch (p->kind) {
+                case 0:
+                    if (relu_bwd_op(net, &net->bwd, &p->act, scratch_mem(net, &plan, map[p->s_in], &p->md_in), err, errlen)) goto done;
+                    break;
+                case 1:
+                    bwd_conv_op(net, p->conv, scratch_mem(net, &plan, map[p->s_in], &p->md_in),
+                                scratch_mem(net, &plan, map[p->s_out], &p->md_out));
+                    break;
+                case 2:
+                    if (add_op_binary(net, &net->bwd, &p->md_in, scratch_mem(net, &plan, map[p->s_in], &p->md_in),
+                                      scratch_mem(net, &plan, map[p->s_other], &p->md_in), err, errlen)) goto done;
+                    break;
+                case 5:
+                    g_buf = map[p->s_in];
+                    break;
+                }
+            }
+        }
+        // Stem backward: g_buf holds d(pool_out) (or d(stem out) without a max-pool).
+        dnnl_memory_t ds_mem = scratch_mem(net, &plan, g_buf, &pool_out.md);
+        int other = (g_buf + 1) % 3;
+        dnnl_memory_t dstem = ds_mem;
+        if (desc->stem_maxpool) {
+            dstem = scratch_mem(net, &plan, other, &stem_out.md);
+            dnnl_exec_arg_t a[3] = {{DNNL_ARG_DIFF_DST, ds_mem}, {DNNL_ARG_DIFF_SRC, dstem}, {DNNL_ARG_WORKSPACE, pool_ws}};
+            add_op(&net->bwd, pool_bwd, 3, a);
+            other = (other + 1) % 3;
+        }
+        if (relu_bwd_op(net, &net->bwd, &stem_out, dstem, err, errlen)) goto done;
+        if (s2d == 0) {
+            dnnl_memory_t t = scratch_mem(net, &plan, other, &stem_s2d.diff_src_md);
+            bwd_conv_op(net, &stem_s2d, dstem, t);
+            dnnl_memory_t zp = net_mem(net, &net->s2d_md, net->s2d_plain);
+            if (reorder_op(net, &net->bwd, &stem_s2d.diff_src_md, t, &net->s2d_md, zp, err, errlen)) goto done;
+        } else if (dnnl_memory_desc_equal(&stem->diff_src_md, &x_md)) {
+            bwd_conv_op(net, stem, dstem, dx_mem);
+        } else {
+            dnnl_memory_t t = scratch_mem(net, &plan, other, &stem->diff_src_md);
+            bwd_conv_op(net, stem, dstem, t);
+            if (reorder_op(net, &net->bwd, &stem->diff_src_md, t, &x_md, dx_mem, err, errlen)) goto done;
+        }
+    }
+    info_add(net, "memory: weights %.1f MB, kept activations %.1f MB, backward scratch %.1f MB, total %.1f MB\n",
+             net->weight_bytes / 1048576.0, net->act_bytes / 1048576.0, net->scratch_bytes / 1048576.0,
+             net->bytes / 1048576.0);
+    rc = 0;
+done:
+    for (int i = 0; i < ci; i++) free_conv_pds(&convs[i]);
+    free(convs);
+    free(steps);
+    free(groups.groups);
+    return rc;
+}
+
+void rk_net_destroy(rk_net *net) {
+    if (!net) return;
+    for (int i = 0; i < net->nprims; i++) dnnl_primitive_destroy(net->prims[i]);
+    for (int i = 0; i < net->nmems; i++) dnnl_memory_destroy(net->mems[i]);
+    for (int i = 0; i < net->nbufs; i++) munmap(net->bufs[i], net->sizes[i]);
+    free(net->prims); free(net->mems); free(net->bufs); free(net->sizes);
+    free(net->fwd.items); free(net->bwd.items);
+    free(net->mean); free(net->std); free(net->fc_w); free(net->fc_b);
+    free(net->info);
+    if (net->stream) dnnl_stream_destroy(net->stream);
+    if (net->engine) dnnl_engine_destroy(net->engine);
+    free(net);
+}
+
+rk_net *rk_net_create(const rk_net_desc *desc, char *err, size_t errlen) {
+    rk_net *net = calloc(1, sizeof(rk_net));
+    if (!net) { seterr(err, errlen, "out of memory"); return NULL; }
+    net->act_tag = desc->layout == 1 ? dnnl_nhwc : dnnl_format_tag_any;
+    net->N = desc->batch; net->C = desc->in_c; net->H = desc->in_h; net->W = desc->in_w; net->K = desc->num_classes;
+    dnnl_status_t st = dnnl_engine_create(&net->engine, dnnl_cpu, 0);
+    if (st == dnnl_success) st = dnnl_stream_create(&net->stream, net->engine, dnnl_stream_default_flags);
+    if (st != dnnl_success) { seterr(err, errlen, "oneDNN engine: %s", dnnl_status2str(st)); rk_net_destroy(net); return NULL; }
+    net->mean = malloc(sizeof(float) * (size_t)net->C);
+    net->std = malloc(sizeof(float) * (size_t)net->C);
+    memcpy(net->mean, desc->mean, sizeof(float) * (size_t)net->C);
+    memcpy(net->std, desc->std, sizeof(float) * (size_t)net->C);
+    if (build(net, desc, err, errlen)) { rk_net_destroy(net); return NULL; }
+    size_t fcn = (size_t)net->K * net->F;
+    net->fc_w = malloc(sizeof(float) * fcn);
+    net->fc_b = malloc(sizeof(float) * (size_t)net->K);
+    memcpy(net->fc_w, desc->fc_weight, sizeof(float) * fcn);
+    memcpy(net->fc_b, desc->fc_bias, sizeof(float) * (size_t)net->K);
+    net->bytes += sizeof(float) * (fcn + (size_t)net->K);
+    return net;
+}
+
+static int run(rk_net *net, op_list *l, char *err, size_t errlen) {
+    for (int i = 0; i < l->count; i++) {
+        op_t *o = &l->items[i];
+        dnnl_status_t st = dnnl_primitive_execute(o->prim, net->stream, o->nargs, o->args);
+        if (st != dnnl_success) { seterr(err, errlen, "op %d: %s", i, dnnl_status2str(st)); return -1; }
+    }
+    dnnl_status_t st = dnnl_stream_wait(net->stream);
+    if (st != dnnl_success) { seterr(err, errlen, "stream: %s", dnnl_status2str(st)); return -1; }
+    return 0;
+}
+
+// x[N,C,H,W] -> logits[N,K]
+int rk_net_forward(rk_net *net, const float *x, float *logits, char *err, size_t errlen) {
+    const size_t hw = (size_t)net->H * net->W;
+    for (int n = 0; n < net->N; n++)
+        for (int c = 0; c < net->C; c++) {
+            const float m = net->mean[c], inv = 1.0f / net->std[c];
+            const float *xp = x + ((size_t)n * net->C + c) * hw;
+            float *yp = net->x_plain + ((size_t)n * net->C + c) * hw;
+            for (size_t i = 0; i < hw; i++) yp[i] = (xp[i] - m) * inv;
+        }
+    if (run(net, &net->fwd, err, errlen)) return -1;
+    // feat [N,F,fh,fw] -> pooled [N,F] -> logits [N,K] = pooled fc_w^T + fc_b
+    const size_t plane = (size_t)net->fh * net->fw;
+    const float inv_plane = 1.0f / (float)plane;
+    for (size_t nf = 0; nf < (size_t)net->N * net->F; nf++) {
+        const float *p = net->feat_plain + nf * plane;
+        float s = 0.0f;
+        for (size_t i = 0; i < plane; i++) s += p[i];
+        net->pooled[nf] = s * inv_plane;
+    }
+    for (int n = 0; n < net->N; n++) memcpy(logits + (size_t)n * net->K, net->fc_b, sizeof(float) * (size_t)net->K);
+    dnnl_status_t st = dnnl_sgemm('N', 'T', net->N, net->K, net->F, 1.0f, net->pooled, net->F, net->fc_w, net->F, 1.0f,
+                                  logits, net->K);
+    if (st != dnnl_success) { seterr(err, errlen, "fc: %s", dnnl_status2str(st)); return -1; }
+    return 0;
+}
+
+// dlogits[N,K] -> dx[N,C,H,W]
+int rk_net_backward(rk_net *net, const float *dlogits, float *dx, char *err, size_t errlen) {
+    // dpooled [N,F] = dlogits fc_w; dfeat[n,f,:,:] = dpooled[n,f] / plane
+    dnnl_status_t st = dnnl_sgemm('N', 'N', net->N, net->F, net->K, 1.0f, dlogits, net->K, net->fc_w, net->F, 0.0f,
+                                  net->pooled, net->F);
+    if (st != dnnl_success) { seterr(err, errlen, "fc backward: %s", dnnl_status2str(st)); return -1; }
+    const size_t plane = (size_t)net->fh * net->fw;
+    const float inv_plane = 1.0f / (float)plane;
+    for (size_t nf = 0; nf < (size_t)net->N * net->F; nf++) {
+        const float g = net->pooled[nf] * inv_plane;
+        float *p = net->dfeat_plain + nf * plane;
+        for (size_t i = 0; i < plane; i++) p[i] = g;
+    }
+    if (run(net, &net->bwd, err, errlen)) return -1;
+    const size_t hw = (size_t)net->H * net->W;
+    if (net->s2d_plain) {
+        // dx[n,c,h,w] = dz[n, c*4 + p*2 + q, i, j] / std[c] with h + 3 = 2i + p, w + 3 = 2j + q
+        const int Sh = net->s2d_h, Sw = net->s2d_w, C4 = 4 * net->C;
+        for (int n = 0; n < net->N; n++)
+            for (int c = 0; c < net->C; c++) {
+                const float inv = 1.0f / net->std[c];
+                float *dp = dx + ((size_t)n * net->C + c) * hw;
+                for (int h = 0; h < net->H; h++) {
+                    const int i = (h + 3) >> 1, p = (h + 3) & 1;
+                    const float *z0 = net->s2d_plain + (((size_t)n * C4 + c * 4 + p * 2) * Sh + i) * Sw;
+                    const float *z1 = z0 + (size_t)Sh * Sw;   // q = 1
+                    for (int w = 0; w < net->W; w++) {
+                        const int j = (w + 3) >> 1;
+                        dp[(size_t)h * net->W + w] = (((w + 3) & 1) ? z1[j] : z0[j]) * inv;
+                    }
+                }
+            }
+        return 0;
+    }
+    for (int n = 0; n < net->N; n++)
+        for (int c = 0; c < net->C; c++) {
+            const float inv = 1.0f / net->std[c];
+            const float *gp = net->dx_plain + ((size_t)n * net->C + c) * hw;
+            float *dp = dx + ((size_t)n * net->C + c) * hw;
+            for (size_t i = 0; i < hw; i++) dp[i] = gp[i] * inv;
+        }
+    return 0;
+}
+
+size_t rk_net_bytes(const rk_net *net) { return net ? net->bytes : 0; }
+
+const char *rk_net_impl_info(const rk_net *net) { return net && net->info ? net->info : ""; }
+
+size_t rk_peak_rss_bytes(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return 0;
+    char line[256];
+    size_t kb = 0;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "VmHWM:", 6) == 0) { kb = strtoull(line + 6, NULL, 10); break; }
+    fclose(f);
+    return kb * 1024;
+}
+
+int rk_reset_peak_rss(void) {
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (!f) return -1;
+    int ok = fputs("5", f) >= 0;
+    return (fclose(f) == 0 && ok) ? 0 : -1;
+}

@@ -1,1 +1,0 @@
-#include "resnet_kernels.h"

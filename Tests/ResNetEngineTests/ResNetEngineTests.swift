@@ -1,0 +1,280 @@
+import Foundation
+import XCTest
+import Checkpoints
+import RobustSynthCore
+@testable import ResNetEngine
+
+/// One fixture net made by Tests/Fixtures/make_resnet_fixtures.py.
+struct Fixture {
+    let name: String
+    let entry: [String: Any]
+    let blob: [Float]
+    let mean: [Float], std: [Float]
+
+    static let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/resnet")
+
+    static func load(_ name: String) throws -> Fixture {
+        let index = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("index.json")))
+            as! [String: Any]
+        let nets = index["nets"] as! [String: Any]
+        let entry = nets[name] as! [String: Any]
+        let data = try Data(contentsOf: dir.appendingPathComponent("\(name).f32"))
+        let blob = data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        return Fixture(name: name, entry: entry, blob: blob,
+                       mean: (index["mean"] as! [Double]).map(Float.init), std: (index["std"] as! [Double]).map(Float.init))
+    }
+
+    func array(_ key: String) -> (shape: [Int], values: [Float]) {
+        let a = (entry["arrays"] as! [String: Any])[key] as! [String: Any]
+        let shape = a["shape"] as! [Int], off = a["offset"] as! Int
+        let n = shape.reduce(1, *)
+        return (shape, Array(blob[off..<(off + n)]))
+    }
+    func tensor(_ key: String) -> Tensor { let a = array(key); return Tensor(shape: a.shape, data: a.values) }
+
+    /// The state dict in torchvision layout.
+    var stateDict: [String: (shape: [Int], values: [Float])] {
+        var sd = [String: (shape: [Int], values: [Float])]()
+        for k in (entry["arrays"] as! [String: Any]).keys where k.hasPrefix("sd/") { sd[String(k.dropFirst(3))] = array(k) }
+        return sd
+    }
+    /// The same in MadryLab layout (module.model.*, module.attacker.model.*, normaliser).
+    func madryStateDict(prefix: String = "module.") -> [String: (shape: [Int], values: [Float])] {
+        var sd = [String: (shape: [Int], values: [Float])]()
+        for (k, v) in stateDict {
+            sd[prefix + "model." + k] = v
+            sd[prefix + "attacker.model." + k] = v
+        }
+        sd[prefix + "model.layer1.0.bn1.num_batches_tracked"] = ([], [0])
+        sd[prefix + "normalizer.new_mean"] = ([3, 1, 1], mean)
+        sd[prefix + "normalizer.new_std"] = ([3, 1, 1], std)
+        sd[prefix + "attacker.normalize.new_mean"] = ([3, 1, 1], mean)
+        sd[prefix + "attacker.normalize.new_std"] = ([3, 1, 1], std)
+        return sd
+    }
+    var inputSize: Int { entry["inputSize"] as! Int }
+    var targets: [Int] { entry["targets"] as! [Int] }
+}
+
+/// max |a - b| / max |b|
+func relMaxDiff(_ a: [Float], _ b: [Float]) -> Float {
+    precondition(a.count == b.count)
+    var d: Float = 0, m: Float = 0
+    for i in 0..<a.count { d = max(d, abs(a[i] - b[i])); m = max(m, abs(b[i])) }
+    return d / max(m, 1e-12)
+}
+
+/// ||a - b||_2 / ||b||_2
+func relL2(_ a: [Float], _ b: [Float]) -> Float {
+    precondition(a.count == b.count)
+    var d: Double = 0, m: Double = 0
+    for i in 0..<a.count { d += Double(a[i] - b[i]) * Double(a[i] - b[i]); m += Double(b[i]) * Double(b[i]) }
+    return Float((d / max(m, 1e-30)).squareRoot())
+}
+
+final class ResNetEngineTests: XCTestCase {
+    static let nets = ["basic_imagenet", "bottleneck_imagenet", "digits"]
+
+    func run(_ f: Fixture, backend: ResNet.Backend, winograd: Bool = false, layout: ResNetLayout? = nil)
+        throws -> (logits: Tensor, dx: Tensor)
+    {
+        let w = try ResNetWeights.from(tensors: layout == .madry ? f.madryStateDict() : f.stateDict, layout: nil)
+        let net = try ResNet(weights: w, mean: f.mean, std: f.std, inputSize: f.inputSize, backend: backend,
+                             winograd: winograd)
+        let logits = try net.forward(f.tensor("input"))
+        let dx = try net.inputGradient(f.tensor("dlogits"))
+        if winograd {
+            let layers = net.implementationInfo.split(separator: "\n").filter { $0.contains("(winograd)") }
+            print("\(f.name): \(layers.count) layer(s) on Winograd")
+            if f.name == "digits" { XCTAssertGreaterThan(layers.count, 0, "Winograd not used: the test would prove nothing") }
+        }
+        return (logits, dx)
+    }
+
+    func testArchitectureInference() throws {
+        let a = try ResNetWeights.from(tensors: Fixture.load("basic_imagenet").stateDict).architecture
+        XCTAssertEqual(a.block, "basic"); XCTAssertEqual(a.blocksPerStage, [2, 1, 1, 1]); XCTAssertEqual(a.widths, [8, 12, 16, 24])
+        XCTAssertEqual(a.stem, "imagenet"); XCTAssertEqual(a.numClasses, 7); XCTAssertEqual(a.inputChannels, 3); XCTAssertNil(a.depth)
+        let b = try ResNetWeights.from(tensors: Fixture.load("bottleneck_imagenet").stateDict).architecture
+        XCTAssertEqual(b.block, "bottleneck"); XCTAssertEqual(b.blocksPerStage, [2, 2]); XCTAssertEqual(b.widths, [8, 16])
+        XCTAssertEqual(b.numClasses, 5)
+        let d = try ResNetWeights.from(tensors: Fixture.load("digits").stateDict)
+        XCTAssertEqual(d.layout, .torchvision)
+        XCTAssertEqual(d.architecture.stem, "cifar"); XCTAssertEqual(d.architecture.blocksPerStage, [1, 1, 1])
+        XCTAssertEqual(d.architecture.widths, [16, 32, 64]); XCTAssertEqual(d.architecture.numClasses, 10)
+        let r50 = try ResNet.randomWeights(depth: 50)
+        XCTAssertEqual(r50.architecture.depth, 50); XCTAssertEqual(r50.architecture.blocksPerStage, [3, 4, 6, 3])
+        XCTAssertEqual(r50.architecture.widths, [64, 128, 256, 512])
+        XCTAssertEqual(try ResNet.randomWeights(depth: 18).architecture.depth, 18)
+    }
+
+    func testMadryLayoutDetectedAndNormalizerRead() throws {
+        let f = try Fixture.load("bottleneck_imagenet")
+        for prefix in ["module.", ""] {
+            let w = try ResNetWeights.from(tensors: f.madryStateDict(prefix: prefix))
+            XCTAssertEqual(w.layout, .madry)
+            XCTAssertEqual(w.normalizer?.mean, f.mean); XCTAssertEqual(w.normalizer?.std, f.std)
+            XCTAssertEqual(w.architecture.blocksPerStage, [2, 2])
+        }
+        let r = try run(f, backend: .reference, layout: .madry)
+        XCTAssertLessThan(relMaxDiff(r.logits.data, f.array("logits").values), 1e-3)
+    }
+
+    func testErrorsNameTheKey() throws {
+        let f = try Fixture.load("digits")
+        var sd = f.stateDict
+        sd["layer2.0.conv2.weight"] = ([32, 31, 3, 3], [Float](repeating: 0, count: 32 * 31 * 9))
+        XCTAssertThrowsError(try ResNetWeights.from(tensors: sd)) { e in
+            XCTAssertTrue("\(e)".contains("layer2.0.conv2.weight") && "\(e)".contains("[32, 32, 3, 3]"), "\(e)")
+        }
+        sd = f.stateDict
+        sd["layer1.0.bn1.running_var"] = nil
+        XCTAssertThrowsError(try ResNetWeights.from(tensors: sd)) { e in
+            XCTAssertTrue("\(e)".contains("layer1.0.bn1.running_var"), "\(e)")
+        }
+        sd = f.stateDict
+        sd["fc.weight"] = ([10, 63], [Float](repeating: 0, count: 630))
+        XCTAssertThrowsError(try ResNetWeights.from(tensors: sd)) { e in XCTAssertTrue("\(e)".contains("fc.weight"), "\(e)") }
+        sd = f.stateDict
+        sd["layer9.weight"] = ([1], [0])
+        XCTAssertThrowsError(try ResNetWeights.from(tensors: sd)) { e in XCTAssertTrue("\(e)".contains("layer9.weight"), "\(e)") }
+        var m = f.madryStateDict()
+        m["module.normalizer.new_std"] = nil
+        XCTAssertThrowsError(try ResNetWeights.from(tensors: m)) { e in XCTAssertTrue("\(e)".contains("new_std"), "\(e)") }
+    }
+
+    func testReferenceMatchesPyTorch() throws {
+        for name in Self.nets {
+            let f = try Fixture.load(name)
+            let r = try run(f, backend: .reference)
+            let el = relMaxDiff(r.logits.data, f.array("logits").values), eg = relL2(r.dx.data, f.array("dx").values)
+            print("parity reference vs PyTorch \(name): logits \(el), dx \(eg)")
+            XCTAssertLessThan(el, 1e-3, name); XCTAssertLessThan(eg, 1e-3, name)
+        }
+    }
+
+    func testOneDNNMatchesPyTorchAndReference() throws {
+        for name in Self.nets {
+            let f = try Fixture.load(name)
+            let r = try run(f, backend: .reference)
+            for wino in [false, true] {
+                let o = try run(f, backend: .onednn, winograd: wino)
+                let el = relMaxDiff(o.logits.data, f.array("logits").values), eg = relL2(o.dx.data, f.array("dx").values)
+                let rl = relMaxDiff(o.logits.data, r.logits.data), rg = relL2(o.dx.data, r.dx.data)
+                print("parity oneDNN\(wino ? "+winograd" : "") \(name): vs PyTorch logits \(el), dx \(eg); vs reference logits \(rl), dx \(rg)")
+                XCTAssertLessThan(el, 1e-3, name); XCTAssertLessThan(eg, 1e-3, name)
+                XCTAssertLessThan(rl, 1e-3, name); XCTAssertLessThan(rg, 1e-3, name)
+            }
+        }
+    }
+
+    func testOneDNNReusesAcrossStepsAndBatchSizes() throws {
+        let f = try Fixture.load("digits")
+        let w = try ResNetWeights.from(tensors: f.stateDict)
+        let net = try ResNet(weights: w, mean: f.mean, std: f.std, inputSize: 16)
+        let x = f.tensor("input"), dl = f.tensor("dlogits")
+        let a = try net.forward(x); let ga = try net.inputGradient(dl)
+        let b = try net.forward(x); let gb = try net.inputGradient(dl)
+        XCTAssertEqual(a, b); XCTAssertEqual(ga, gb)
+        // Batch 1 (a new net for that size) agrees with the batch-3 result's first example.
+        let one = try net.forward(x.example(0)); let g1 = try net.inputGradient(dl.example(0))
+        XCTAssertLessThan(relMaxDiff(one.data, a.example(0).data), 1e-5)
+        XCTAssertLessThan(relL2(g1.data, ga.example(0).data), 1e-5)
+        XCTAssertThrowsError(try net.inputGradient(dl))  // batch 3 gradient after a batch-1 forward
+        XCTAssertThrowsError(try net.forward(Tensor(zeros: [1, 3, 15, 16])))
+        XCTAssertFalse(net.implementationInfo.isEmpty)
+    }
+
+    /// Central differences of the reference on a tiny net: d(sum_k v_k logits_k)/dx.
+    func testReferenceGradientFiniteDifferences() throws {
+        for (block, stem) in [("basic", "cifar"), ("bottleneck", "imagenet")] {
+            let w = try ResNetWeights.random(block: block, blocksPerStage: [1, 1], widths: [4, 4], stem: stem,
+                                             numClasses: 3, seed: 3)
+            let size = stem == "cifar" ? 6 : 12
+            let net = try ResNet(weights: w, mean: [0.5, 0.4, 0.3], std: [0.2, 0.3, 0.25], inputSize: size,
+                                 backend: .reference)
+            var rng = RandomStream(seed: 11)
+            let x = Tensor(shape: [1, 3, size, size], data: (0..<(3 * size * size)).map { _ in rng.nextUniformFloat() })
+            let v = Tensor(shape: [1, 3], data: [0.7, -1.1, 0.4])
+            _ = try net.forward(x)
+            let g = try net.inputGradient(v)
+            func f(_ x: Tensor) throws -> Double {
+                let l = try net.forward(x)
+                return zip(l.data, v.data).reduce(0) { $0 + Double($1.0) * Double($1.1) }
+            }
+            // ReLU and max-pool kinks (ties at zero) make a few one-sided points; require 95% of the
+            // probed coordinates within 1% of max |g|, and the median error far below that.
+            var errs = [Double]()
+            let h: Float = 1e-3
+            for i in stride(from: 0, to: x.count, by: 5) {
+                var xp = x, xm = x
+                xp.data[i] += h; xm.data[i] -= h
+                let fd = (try f(xp) - f(xm)) / Double(2 * h)
+                errs.append(abs(fd - Double(g.data[i])))
+            }
+            errs.sort()
+            let scale = Double(g.data.map { abs($0) }.max()!)
+            let p95 = errs[errs.count * 95 / 100], median = errs[errs.count / 2]
+            print("finite differences \(block)/\(stem): \(errs.count) coordinates, median abs err \(median), "
+                + "95th percentile \(p95), max \(errs.last!), max |g| \(scale)")
+            XCTAssertLessThan(p95, 1e-2 * scale)
+            XCTAssertLessThan(median, 1e-3 * scale)
+        }
+    }
+
+    /// The checkpoint files the fixture script wrote (torch zip, MadryLab legacy + dill,
+    /// safetensors), read by the Checkpoints target, through both backends.
+    func testCheckpointFilesThroughTheEngine() throws {
+        let files: [(String, String, ResNetLayout)] = [
+            ("basic_imagenet", "basic_imagenet_torchvision.pth", .torchvision),
+            ("basic_imagenet", "basic_imagenet_madry.pt", .madry),
+            ("basic_imagenet", "basic_imagenet.safetensors", .torchvision),
+            ("bottleneck_imagenet", "bottleneck_imagenet_torchvision.pth", .torchvision),
+            ("bottleneck_imagenet", "bottleneck_imagenet_madry.pt", .madry),
+            ("bottleneck_imagenet", "bottleneck_imagenet.safetensors", .torchvision),
+            ("digits", "digits_torchvision.pth", .torchvision),
+        ]
+        for (name, file, layout) in files {
+            let f = try Fixture.load(name)
+            let ckpt = try Checkpoint.load(Fixture.dir.appendingPathComponent(file).path)
+            let w = try ResNetWeights.from(ckpt, layout: nil)
+            XCTAssertEqual(w.layout, layout, file)
+            if layout == .madry {
+                XCTAssertEqual(w.normalizer?.mean, f.mean, file); XCTAssertEqual(w.normalizer?.std, f.std, file)
+            } else {
+                XCTAssertNil(w.normalizer)
+            }
+            let mean = w.normalizer?.mean ?? f.mean, std = w.normalizer?.std ?? f.std
+            for backend in [ResNet.Backend.onednn, .reference] {
+                let net = try ResNet(weights: w, mean: mean, std: std, inputSize: f.inputSize, backend: backend)
+                let logits = try net.forward(f.tensor("input"))
+                let dx = try net.inputGradient(f.tensor("dlogits"))
+                XCTAssertLessThan(relMaxDiff(logits.data, f.array("logits").values), 1e-3, file)
+                XCTAssertLessThan(relL2(dx.data, f.array("dx").values), 1e-3, file)
+            }
+        }
+    }
+
+    /// The ImageNet stem's backward-data through space-to-depth (used when oneDNN has a jit kernel
+    /// for it, e.g. stem width 16+; the fixture nets' stems of width 8 fall back to the plain path),
+    /// against the reference, at even and odd input sizes.
+    func testSpaceToDepthStemBackward() throws {
+        for (size, width) in [(32, 16), (33, 16), (29, 32)] {
+            let w = try ResNetWeights.random(block: "basic", blocksPerStage: [1, 1], widths: [width, 32], stem: "imagenet",
+                                             numClasses: 4, seed: 9)
+            let mean: [Float] = [0.5, 0.4, 0.3], std: [Float] = [0.2, 0.3, 0.25]
+            let fast = try ResNet(weights: w, mean: mean, std: std, inputSize: size)
+            let ref = try ResNet(weights: w, mean: mean, std: std, inputSize: size, backend: .reference)
+            var rng = RandomStream(seed: 13)
+            let x = Tensor(shape: [2, 3, size, size], data: (0..<(2 * 3 * size * size)).map { _ in rng.nextUniformFloat() })
+            let dl = Tensor(shape: [2, 4], data: (0..<8).map { _ in rng.nextUniformFloat() - 0.5 })
+            let lf = try fast.forward(x), gf = try fast.inputGradient(dl)
+            let lr = try ref.forward(x), gr = try ref.inputGradient(dl)
+            XCTAssertTrue(fast.implementationInfo.contains("space-to-depth"), fast.implementationInfo)
+            let el = relMaxDiff(lf.data, lr.data), eg = relL2(gf.data, gr.data)
+            print("space-to-depth stem \(size)x\(size) width \(width): logits \(el), dx \(eg)")
+            XCTAssertLessThan(el, 1e-4); XCTAssertLessThan(eg, 1e-4)
+        }
+    }
+}
