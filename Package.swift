@@ -52,7 +52,7 @@ let package = Package(
         // oneDNN kernels for the ResNet forward pass and input gradient.
         .target(name: "ResNetKernels", linkerSettings: [.linkedLibrary("dnnl")]),
         // ResNet family: layouts, reference implementation, fast path on ResNetKernels.
-        .target(name: "ResNetEngine", dependencies: ["ResNetKernels", "Checkpoints", "RobustSynthCore"]),
+        .target(name: "ResNetEngine", dependencies: ["ResNetKernels", "Checkpoints", "RobustSynthCore"], exclude: ["README.md"]),
         .executableTarget(name: "rsynth",
                           dependencies: ["RobustSynthHost", "RobustSynthCore", "ImageIO", "Checkpoints",
                                          "ResNetEngine",

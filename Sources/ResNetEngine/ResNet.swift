@@ -23,7 +23,7 @@ public final class ResNet: Classifier {
     public let inputSize: Int
     public let backend: Backend
     /// oneDNN only: Winograd (jit_wino_4x3) for the 3x3 stride-1 convolutions; nil = automatic:
-    /// on for batches of 8 or more, where it measured faster (see docs/resnet-engine.md).
+    /// on for batches of 8 or more, where it measured faster (see Sources/ResNetEngine/README.md).
     public let winograd: Bool?
     public var inputShape: ImageShape {
         ImageShape(channels: weights.architecture.inputChannels, height: inputSize, width: inputSize)

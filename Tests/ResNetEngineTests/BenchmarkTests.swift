@@ -4,7 +4,7 @@ import RobustSynthCore
 @testable import ResNetEngine
 
 /// ResNet-50 (random weights, 224x224) forward + input gradient timing. Skipped unless
-/// RSYNTH_BENCH is set, e.g. (release build, the numbers in docs/resnet-engine.md):
+/// RSYNTH_BENCH is set, e.g. (release build, the numbers in Sources/ResNetEngine/README.md):
 ///   swift build -c release --build-tests -Xswiftc -enable-testing
 ///   RSYNTH_BENCH=1,4,8 RSYNTH_BENCH_STEPS=5 OMP_WAIT_POLICY=passive \
 ///     swift test -c release --skip-build --filter BenchmarkTests
