@@ -13,6 +13,8 @@ let plugins: [(name: String, dependencies: [Target.Dependency])] = [
     ("Inpainting", ["RobustSynthPluginSDK", "ImageIO"]),
     ("SuperResolution", ["RobustSynthPluginSDK", "ImageIO"]),
     ("Translation", ["RobustSynthPluginSDK"]),
+    ("RobustResNet50", ["RobustSynthPluginSDK", "ResNetEngine"]),
+    ("ResNet50", ["RobustSynthPluginSDK", "ResNetEngine"]),
     ("UnivariateNormal", ["RobustSynthPluginSDK", "ImageIO"]),
     ("MultivariateNormal", ["RobustSynthPluginSDK", "ImageIO"]),
     ("DatasetImage", ["RobustSynthPluginSDK", "ImageIO"]),

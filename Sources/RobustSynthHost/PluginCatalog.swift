@@ -1,5 +1,6 @@
 import Foundation
 import RobustSynthCore
+import Yams
 
 /// The plugins found on the search path, by name, and the libraries that failed.
 public final class PluginCatalog {
@@ -75,6 +76,33 @@ public final class PluginCatalog {
     }
     public func makeTask(_ plugin: LoadedPlugin, _ values: ParameterValues) throws -> HostedTask {
         HostedTask(plugin, context: try plugin.create(values))
+    }
+
+    /// Parameters written on a command line as `name=value` (value in YAML: `32`, `[0.5, 0.5]`,
+    /// `nearest`), checked against the plugin's declarations.
+    public func values(fromAssignments assignments: [String], for plugin: LoadedPlugin) throws -> [String: ParameterValue] {
+        var values = [String: ParameterValue]()
+        for a in assignments {
+            guard let eq = a.firstIndex(of: "=") else {
+                throw HostedPluginError(plugin: plugin.info.name, message: "'\(a)' is not NAME=VALUE")
+            }
+            let name = String(a[..<eq]), text = String(a[a.index(after: eq)...])
+            guard let decl = plugin.info.parameters.first(where: { $0.name == name }) else {
+                var message = "has no parameter '\(name)'"
+                if let near = closestMatch(to: name, in: plugin.info.parameters.map(\.name)) { message += " (did you mean '\(near)'?)" }
+                throw HostedPluginError(plugin: plugin.info.name, message: message)
+            }
+            guard let node = try? Yams.compose(yaml: text) else {
+                throw HostedPluginError(plugin: plugin.info.name, message: "cannot read the value of '\(name)': \(text)")
+            }
+            switch ParameterConversion.convert(node, to: decl) {
+            case .success(.string(let path)) where decl.type == .path:
+                values[name] = .string(URL(fileURLWithPath: path).standardizedFileURL.path)  // relative to the working directory
+            case .success(let v): values[name] = v
+            case .failure(let p): throw HostedPluginError(plugin: plugin.info.name, message: p.message)
+            }
+        }
+        return values
     }
 
     /// A classifier by name with parameters given as values (e.g. `rsynth classify`).

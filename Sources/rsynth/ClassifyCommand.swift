@@ -9,13 +9,18 @@ struct ClassifierOptions: ParsableArguments {
     @OptionGroup var paths: PluginPathOptions
     @Option(help: "Classifier plugin (robust-resnet50, resnet50, digits-resnet, ...).") var classifier: String
     @Option(help: "Weights file for the classifier (.pt, .pth, .safetensors).") var weights: String?
+    @Option(name: .customLong("with"),
+            help: ArgumentHelp("Another parameter of the classifier plugin, e.g. --with input_size=32; repeatable (see `rsynth plugins describe`).",
+                               valueName: "name=value"))
+    var parameters: [String] = []
 
     func load() throws -> (HostedClassifier, ClassLabels) {
         let catalog = paths.catalog()
-        var values = [String: ParameterValue]()
-        if let w = weights { values["weights"] = .string(URL(fileURLWithPath: w).standardizedFileURL.path) }
         do {
-            let c = try catalog.classifier(classifier, values)
+            let plugin = try catalog.require(classifier, kind: .classifier)
+            var values = try catalog.values(fromAssignments: parameters, for: plugin)
+            if let w = weights { values["weights"] = .string(URL(fileURLWithPath: w).standardizedFileURL.path) }
+            let c = try catalog.makeClassifier(plugin, catalog.resolve(plugin, values))
             return (c, PipelineRunner.labels(of: c))
         } catch {
             throw ValidationError("\(error)")

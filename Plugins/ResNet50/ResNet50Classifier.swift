@@ -1,0 +1,40 @@
+import ResNetEngine
+import RobustSynthPluginSDK
+
+/// A standard ResNet from torchvision weights (such as resnet50-11ad3fa6.pth), with ImageNet's
+/// normalisation unless told otherwise.
+final class ResNet50Classifier: Classifier, PluginFactory {
+    static let info = PluginInfo(
+        name: "resnet50", kind: .classifier, version: "1.0.0",
+        summary: "Standard ResNet (50 or any depth) from torchvision weights (.pth or .safetensors)",
+        parameters: [
+            ParameterDecl("weights", .path, doc: "torchvision state dict (.pth, .pt or .safetensors), e.g. resnet50-11ad3fa6.pth"),
+            ParameterDecl("input_size", .int, default: .int(224), minimum: 8, maximum: 2048, doc: "Input height and width"),
+            ParameterDecl("mean", .list(.double), default: .list([.double(0.485), .double(0.456), .double(0.406)]),
+                          doc: "Per-channel mean subtracted from [0,1] inputs (ImageNet's by default)"),
+            ParameterDecl("std", .list(.double), default: .list([.double(0.229), .double(0.224), .double(0.225)]),
+                          minimum: 1e-6, doc: "Per-channel standard deviation inputs are divided by"),
+            ParameterDecl("backend", .string, default: .string("onednn"), choices: ["onednn", "reference"],
+                          doc: "onednn: the fast CPU engine; reference: plain loops (slow, for checking)"),
+        ])
+
+    let net: ResNet
+
+    init(parameters: ParameterValues) throws {
+        let w = try ResNetFile.weights(parameters.string("weights"), layout: .torchvision)
+        net = try ResNet(weights: w, mean: parameters.doubles("mean").map(Float.init),
+                         std: parameters.doubles("std").map(Float.init), inputSize: parameters.int("input_size"),
+                         backend: ResNetFile.backend(parameters.string("backend")))
+    }
+
+    var inputShape: ImageShape { net.inputShape }
+    var numClasses: Int { net.numClasses }
+    func className(_ index: Int) -> String? { nil }
+    func forward(_ x: Tensor) throws -> Tensor { try net.forward(x) }
+    func inputGradient(_ dlogits: Tensor) throws -> Tensor { try net.inputGradient(dlogits) }
+}
+
+@_cdecl("synth_plugin_entry")
+public func synthPluginEntry(_ hostABI: UInt32) -> UnsafeRawPointer? {
+    exportPlugin(ResNet50Classifier.self, hostABI: hostABI)
+}

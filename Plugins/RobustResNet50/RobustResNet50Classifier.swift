@@ -1,0 +1,39 @@
+import ResNetEngine
+import RobustSynthPluginSDK
+
+/// An adversarially robust ResNet from a MadryLab `robustness` checkpoint (such as
+/// imagenet_l2_3_0.pt), normalising inputs with the checkpoint's own stored normaliser.
+final class RobustResNet50Classifier: Classifier, PluginFactory {
+    static let info = PluginInfo(
+        name: "robust-resnet50", kind: .classifier, version: "1.0.0",
+        summary: "Robust ResNet (50 or any depth) from a MadryLab robustness checkpoint, with its stored normaliser",
+        parameters: [
+            ParameterDecl("weights", .path, doc: "MadryLab checkpoint (.pt, legacy or zip), e.g. imagenet_l2_3_0.pt"),
+            ParameterDecl("input_size", .int, default: .int(224), minimum: 8, maximum: 2048, doc: "Input height and width"),
+            ParameterDecl("backend", .string, default: .string("onednn"), choices: ["onednn", "reference"],
+                          doc: "onednn: the fast CPU engine; reference: plain loops (slow, for checking)"),
+        ])
+
+    let net: ResNet
+
+    init(parameters: ParameterValues) throws {
+        let path = parameters.string("weights")
+        let w = try ResNetFile.weights(path, layout: .madry)
+        guard let n = w.normalizer else {
+            throw PluginError("\(path) has no module.normalizer.new_mean/new_std: it is not a MadryLab robustness checkpoint (for torchvision weights use the resnet50 plugin)")
+        }
+        net = try ResNet(weights: w, mean: n.mean, std: n.std, inputSize: parameters.int("input_size"),
+                         backend: ResNetFile.backend(parameters.string("backend")))
+    }
+
+    var inputShape: ImageShape { net.inputShape }
+    var numClasses: Int { net.numClasses }
+    func className(_ index: Int) -> String? { nil }
+    func forward(_ x: Tensor) throws -> Tensor { try net.forward(x) }
+    func inputGradient(_ dlogits: Tensor) throws -> Tensor { try net.inputGradient(dlogits) }
+}
+
+@_cdecl("synth_plugin_entry")
+public func synthPluginEntry(_ hostABI: UInt32) -> UnsafeRawPointer? {
+    exportPlugin(RobustResNet50Classifier.self, hostABI: hostABI)
+}
