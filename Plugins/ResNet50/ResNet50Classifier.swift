@@ -21,7 +21,7 @@ final class ResNet50Classifier: Classifier, PluginFactory {
     let net: ResNet
 
     init(parameters: ParameterValues) throws {
-        let w = try ResNetFile.weights(parameters.string("weights"), layout: .torchvision)
+        let w = try ResNetFile.weights(parameters.string("weights"))
         net = try ResNet(weights: w, mean: parameters.doubles("mean").map(Float.init),
                          std: parameters.doubles("std").map(Float.init), inputSize: parameters.int("input_size"),
                          backend: ResNetFile.backend(parameters.string("backend")))

@@ -18,9 +18,9 @@ final class RobustResNet50Classifier: Classifier, PluginFactory {
 
     init(parameters: ParameterValues) throws {
         let path = parameters.string("weights")
-        let w = try ResNetFile.weights(path, layout: .madry)
+        let w = try ResNetFile.weights(path)
         guard let n = w.normalizer else {
-            throw PluginError("\(path) has no module.normalizer.new_mean/new_std: it is not a MadryLab robustness checkpoint (for torchvision weights use the resnet50 plugin)")
+            throw PluginError("\(path) is a \(w.layout.rawValue)-layout state dict without module.normalizer.new_mean/new_std, not a MadryLab robustness checkpoint: for torchvision weights use the resnet50 plugin")
         }
         net = try ResNet(weights: w, mean: n.mean, std: n.std, inputSize: parameters.int("input_size"),
                          backend: ResNetFile.backend(parameters.string("backend")))

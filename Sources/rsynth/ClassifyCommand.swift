@@ -23,7 +23,7 @@ struct ClassifierOptions: ParsableArguments {
             let c = try catalog.makeClassifier(plugin, catalog.resolve(plugin, values))
             return (c, PipelineRunner.labels(of: c))
         } catch {
-            throw ValidationError("\(error)")
+            throw CommandError("\(error)")
         }
     }
 }
@@ -48,7 +48,7 @@ struct ClassifyCommand: ParsableCommand {
         for path in images {
             let x: Tensor
             do { x = try ClassifierInput.load(path, shape: classifier.inputShape) } catch {
-                throw ValidationError("\(error)")
+                throw CommandError("\(error)")
             }
             let logits = try classifier.forward(x)
             let z = logits.data.map(Double.init)
@@ -92,7 +92,7 @@ struct SaliencyCommand: ParsableCommand {
             throw ValidationError("unknown class '\(target)'" + (labels.suggestion(for: target).map { " (did you mean '\($0)'?)" } ?? ""))
         }
         let x: Tensor
-        do { x = try ClassifierInput.load(image, shape: classifier.inputShape) } catch { throw ValidationError("\(error)") }
+        do { x = try ClassifierInput.load(image, shape: classifier.inputShape) } catch { throw CommandError("\(error)") }
         let (_, dlogits, probability) = crossEntropy(logits: try classifier.forward(x), targets: [t])
         let g = try classifier.inputGradient(dlogits)
         let s = classifier.inputShape

@@ -24,3 +24,9 @@ struct StandardError: TextOutputStream {
 }
 
 import Foundation
+
+/// A failure while running a command (not a misuse of its arguments): printed without the usage.
+struct CommandError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

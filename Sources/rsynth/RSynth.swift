@@ -5,6 +5,12 @@ struct RSynth: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rsynth",
         abstract: "Image synthesis with a single robust classifier, composed from plugins.",
+        discussion: """
+        Start with `rsynth run Examples/quickstart.yaml` (after `swift build -c release`), or \
+        write a pipeline spec: a classifier, a seed source, a task and constraints, each a plugin \
+        (`rsynth plugins` lists them, `rsynth plugins describe NAME` explains one). \
+        `rsynth validate SPEC` checks a spec; `rsynth inspect FILE` describes a checkpoint.
+        """,
         subcommands: [
             // One line per command; each command lives in its own file.
             PluginsCommand.self,
@@ -13,6 +19,8 @@ struct RSynth: ParsableCommand {
             MergeCommand.self,
             ClassifyCommand.self,
             SaliencyCommand.self,
+            InspectCommand.self,
+            BenchCommand.self,
             SeedsCommand.self,
         ])
 }

@@ -1,0 +1,81 @@
+import ArgumentParser
+import Foundation
+import ResNetEngine
+import RobustSynthCore
+import RobustSynthHost
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Time full PGD steps (forward + input gradient) of a classifier.",
+        discussion: """
+        Times S steps after one warm-up step on random inputs and prints the median milliseconds \
+        per image-step, the CPU time per image-step (all threads) and the process's peak resident \
+        memory. With --weights the classifier plugin is used as a pipeline would; without, \
+        robust-resnet50 and resnet50 run a torchvision ResNet-50 with random weights. oneDNN's \
+        threads follow OMP_NUM_THREADS. Tests/Fixtures/bench_pytorch.py times PyTorch on the \
+        same step for comparison (see the README).
+        """)
+    @OptionGroup var paths: PluginPathOptions
+    @Option(help: "Classifier plugin.") var classifier: String = "robust-resnet50"
+    @Option(help: "Weights file; without it, random ResNet-50 weights.") var weights: String?
+    @Option(name: .customLong("with"), help: ArgumentHelp("Another classifier parameter, name=value; repeatable.", valueName: "name=value"))
+    var parameters: [String] = []
+    @Option(help: "Images per step.") var batch = 8
+    @Option(help: "Timed steps.") var steps = 5
+    @Option(help: "Input size of the random-weight ResNet-50.") var size = 224
+    @Flag(help: "Print {\"ms_per_image_step\", \"cpu_ms_per_image_step\", \"peak_rss_mb\", ...} as JSON.") var json = false
+
+    func run() throws {
+        let model: Classifier
+        do {
+            if weights == nil && ["robust-resnet50", "resnet50"].contains(classifier) {
+                model = try ResNet(weights: ResNet.randomWeights(depth: 50), mean: [0.485, 0.456, 0.406],
+                                   std: [0.229, 0.224, 0.225], inputSize: size)
+            } else {
+                let catalog = paths.catalog()
+                let plugin = try catalog.require(classifier, kind: .classifier)
+                var values = try catalog.values(fromAssignments: parameters, for: plugin)
+                if let w = weights { values["weights"] = .string(URL(fileURLWithPath: w).standardizedFileURL.path) }
+                model = try catalog.makeClassifier(plugin, catalog.resolve(plugin, values))
+            }
+        } catch {
+            throw CommandError("\(error)")
+        }
+        let s = model.inputShape
+        var rng = RandomStream(seed: 7)
+        let x = Tensor(shape: [batch, s.channels, s.height, s.width], data: (0..<(batch * s.count)).map { _ in rng.nextUniformFloat() })
+        var dlogits = Tensor(zeros: [batch, model.numClasses])
+        for i in 0..<dlogits.count { dlogits.data[i] = (rng.nextUniformFloat() - 0.5) * 0.01 }
+        _ = try model.forward(x); _ = try model.inputGradient(dlogits)   // warm-up: primitives, buffers
+        var wall = [Double](), cpu = [Double]()
+        for _ in 0..<max(steps, 1) {
+            let (t0, c0) = (DispatchTime.now().uptimeNanoseconds, cpuSeconds())
+            _ = try model.forward(x); _ = try model.inputGradient(dlogits)
+            wall.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6 / Double(batch))
+            cpu.append((cpuSeconds() - c0) * 1000 / Double(batch))
+        }
+        let ms = wall.sorted()[wall.count / 2], cpuMs = cpu.sorted()[cpu.count / 2]
+        let peak = peakRSSMB()
+        if json {
+            print(String(format: "{\"classifier\": \"%@\", \"batch\": %d, \"steps\": %d, \"ms_per_image_step\": %.3f, \"cpu_ms_per_image_step\": %.3f, \"peak_rss_mb\": %.1f}",
+                         classifier, batch, steps, ms, cpuMs, peak))
+        } else {
+            print("\(classifier)\(weights == nil ? " (random ResNet-50 weights)" : ""), \(s) input, batch \(batch), \(steps) steps")
+            print(String(format: "%.1f ms per image-step (median), %.1f ms CPU per image-step, peak memory %.0f MB", ms, cpuMs, peak))
+        }
+    }
+}
+
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
+
+/// Peak resident memory of this process (VmHWM; ru_maxrss is in kilobytes on Linux).
+func peakRSSMB() -> Double {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    return Double(usage.ru_maxrss) / 1024
+}
