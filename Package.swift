@@ -15,6 +15,7 @@ let plugins: [(name: String, dependencies: [Target.Dependency])] = [
     ("Translation", ["RobustSynthPluginSDK"]),
     ("RobustResNet50", ["RobustSynthPluginSDK", "ResNetEngine"]),
     ("ResNet50", ["RobustSynthPluginSDK", "ResNetEngine"]),
+    ("DigitsResNet", ["RobustSynthPluginSDK", "ResNetEngine"]),
     ("UnivariateNormal", ["RobustSynthPluginSDK", "ImageIO"]),
     ("MultivariateNormal", ["RobustSynthPluginSDK", "ImageIO"]),
     ("DatasetImage", ["RobustSynthPluginSDK", "ImageIO"]),

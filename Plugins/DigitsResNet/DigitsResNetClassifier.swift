@@ -1,0 +1,55 @@
+import Foundation
+import ResNetEngine
+import RobustSynthPluginSDK
+
+/// The small digit classifiers the project ships (Examples/digits/models): 16x16 RGB ResNets
+/// trained on scikit-learn's handwritten digits, one normally and one adversarially. Runs on the
+/// same engine as ResNet-50. The normalisation comes from the checkpoint (MadryLab layout) or
+/// from the JSON beside it (`<name>.json`: mean, std, input, classes), as train.py writes it.
+final class DigitsResNetClassifier: Classifier, PluginFactory {
+    static let info = PluginInfo(
+        name: "digits-resnet", kind: .classifier, version: "1.0.0",
+        summary: "The shipped 16x16 digit ResNets (robust or standard), or any small ResNet with a JSON beside it",
+        parameters: [
+            ParameterDecl("weights", .path, doc: "Examples/digits/models/digits-robust.pt or digits-standard.pth (a JSON with mean/std beside it)"),
+            ParameterDecl("backend", .string, default: .string("onednn"), choices: ["onednn", "reference"],
+                          doc: "onednn: the fast CPU engine; reference: plain loops (slow, for checking)"),
+        ])
+
+    let net: ResNet
+    let names: [String]
+
+    init(parameters: ParameterValues) throws {
+        let path = parameters.string("weights")
+        let w = try ResNetFile.weights(path)
+        let metaPath = URL(fileURLWithPath: path).deletingPathExtension().appendingPathExtension("json").path
+        var meta = [String: Any]()
+        if let data = FileManager.default.contents(atPath: metaPath) {
+            guard let m = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                throw PluginError("\(metaPath) is not a JSON object")
+            }
+            meta = m
+        }
+        func floats(_ key: String) -> [Float]? { (meta[key] as? [Double])?.map(Float.init) }
+        guard let mean = w.normalizer?.mean ?? floats("mean"), let std = w.normalizer?.std ?? floats("std") else {
+            throw PluginError("\(path) stores no normaliser and \(metaPath) gives no mean/std")
+        }
+        let size = (meta["input"] as? [Int])?.last ?? 16
+        names = (meta["classes"] as? [Any])?.map { "\($0)" } ?? (0..<w.architecture.numClasses).map(String.init)
+        guard names.count == w.architecture.numClasses else {
+            throw PluginError("\(metaPath) names \(names.count) classes, the network has \(w.architecture.numClasses)")
+        }
+        net = try ResNet(weights: w, mean: mean, std: std, inputSize: size, backend: ResNetFile.backend(parameters.string("backend")))
+    }
+
+    var inputShape: ImageShape { net.inputShape }
+    var numClasses: Int { net.numClasses }
+    func className(_ index: Int) -> String? { index >= 0 && index < names.count ? names[index] : nil }
+    func forward(_ x: Tensor) throws -> Tensor { try net.forward(x) }
+    func inputGradient(_ dlogits: Tensor) throws -> Tensor { try net.inputGradient(dlogits) }
+}
+
+@_cdecl("synth_plugin_entry")
+public func synthPluginEntry(_ hostABI: UInt32) -> UnsafeRawPointer? {
+    exportPlugin(DigitsResNetClassifier.self, hostABI: hostABI)
+}
