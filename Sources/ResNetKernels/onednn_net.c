@@ -836,12 +836,19 @@ rk_net *rk_net_create(const rk_net_desc *desc, char *err, size_t errlen) {
     return net;
 }
 
+#include <time.h>
+static double now_ms(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1e3 + t.tv_nsec / 1e6; }
 static int run(rk_net *net, op_list *l, char *err, size_t errlen) {
+    int prof = getenv("RSYNTH_RESNET_PROFILE") != NULL;
+    double t0 = prof ? now_ms() : 0, tsum = 0;
     for (int i = 0; i < l->count; i++) {
         op_t *o = &l->items[i];
+        double a = prof ? now_ms() : 0;
         dnnl_status_t st = dnnl_primitive_execute(o->prim, net->stream, o->nargs, o->args);
+        if (prof) tsum += now_ms() - a;
         if (st != dnnl_success) { seterr(err, errlen, "op %d: %s", i, dnnl_status2str(st)); return -1; }
     }
+    if (prof) fprintf(stderr, "run: %d ops %.1f ms (execute calls %.1f ms)\n", l->count, now_ms() - t0, tsum);
     dnnl_status_t st = dnnl_stream_wait(net->stream);
     if (st != dnnl_success) { seterr(err, errlen, "stream: %s", dnnl_status2str(st)); return -1; }
     return 0;
