@@ -234,6 +234,8 @@ typedef struct {
 } conv_t;
 
 // Creates conv forward (+ post-ops: [sum], relu) and backward-data primitives.
+//   forward:       src [N, C, H, W] (src_md), w [O, C, K, K] (folded), b [O] -> dst [N, O, OH, OW]
+//   backward-data: diff_dst [N, O, OH, OW] -> diff_src [N, C, H, W] (same layouts as forward)
 // src_md: fixed layout of the input; dst_md: fixed layout, or NULL for format any.
 static int make_conv_w(rk_net *net, const rk_conv_desc *cd, const float *weight, const float *bias, int N, int H, int W, const dnnl_memory_desc_t *src_md,
                      const dnnl_memory_desc_t *dst_md, int relu, int sum, int try_wino, int need_bwd,
@@ -409,20 +411,7 @@ static void bwd_conv_op(rk_net *net, conv_t *c, dnnl_memory_t ddst, dnnl_memory_
     add_op(&net->bwd, c->bwd, 3, a);
 }
 
-// Ops appended to a *pending* list (backward ops are built forward and then reversed in groups).
-typedef struct {
-    op_list *groups;   // one op list per layer group, executed in reverse group order
-    int count, cap;
-} group_list;
-
-static op_list *new_group(group_list *g) {
-    g->groups = grow(g->groups, &g->cap, g->count + 1, sizeof(op_list));
-    op_list *l = &g->groups[g->count++];
-    memset(l, 0, sizeof *l);
-    return l;
-}
-
-// In-place ReLU backward: diff[i] = dst[i] > 0 ? diff[i] : 0.
+// In-place ReLU backward: diff[i] = dst[i] > 0 ? diff[i] : 0.   dst, diff: [N, C, h, w] in dst's layout
 static int relu_bwd_op(rk_net *net, op_list *l, const act_t *dst, dnnl_memory_t diff, char *err, size_t errlen) {
     dnnl_eltwise_desc_t d;
     CHECK(dnnl_eltwise_backward_desc_init(&d, dnnl_eltwise_relu_use_dst_for_bwd, &dst->md, &dst->md, 0.0f, 0.0f),
@@ -446,7 +435,7 @@ static int relu_bwd_op(rk_net *net, op_list *l, const act_t *dst, dnnl_memory_t 
     return 0;
 }
 
-// In place: acc += other (same layout md).
+// In place: acc += other.   acc, other: [N, C, h, w], same layout md
 static int add_op_binary(rk_net *net, op_list *l, const dnnl_memory_desc_t *md, dnnl_memory_t acc, dnnl_memory_t other,
                          char *err, size_t errlen) {
     dnnl_binary_desc_t d;
@@ -547,8 +536,6 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
     plan_t plan;
     memset(&plan, 0, sizeof plan);
     plan.N = N;
-    group_list groups;
-    memset(&groups, 0, sizeof groups);
     int nconvs = 1 + 4 * desc->num_blocks;
     conv_t *convs = calloc((size_t)nconvs, sizeof(conv_t));
     int rc = -1;
@@ -559,7 +546,8 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
     // backward ops record *which* scratch buffer (0..3) they use; their memory objects are made at the end.
     typedef struct { int group; int kind; conv_t *conv; act_t act; int s_in, s_out, s_other; dnnl_memory_desc_t md_in, md_out; } bstep;
     // kinds: 0 relu-mask(act, s_in) 1 conv bwd(conv, s_in -> s_out) 2 add(md_in, s_in += s_other)
-    //        3 maxpool bwd(s_in -> s_out) 4 reorder(md_in s_in -> md_out s_out)
+    //        5 end of block: its dx is in s_in (the next group's g)
+    // Scratch indices are logical: 0 = the group's g, 1 and 2 = the two other buffers.
     bstep *steps = NULL;
     int nsteps = 0, capsteps = 0;
 #define STEP(...) do { steps = grow(steps, &capsteps, nsteps + 1, sizeof(bstep)); steps[nsteps++] = (bstep){__VA_ARGS__}; } while (0)
@@ -605,7 +593,6 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
     act_t cur = s;
     dnnl_primitive_t pool_bwd = NULL;
     dnnl_memory_t pool_ws = NULL;
-    int stem_group = -1;
     if (desc->stem_maxpool) {
         int ph = (h + 2 - 3) / 2 + 1, pw = (w + 2 - 3) / 2 + 1;
         dnnl_dims_t pd_dims = {N, desc->stem.out_c, ph, pw};
@@ -644,7 +631,6 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
     }
     act_t stem_out = s;
     act_t pool_out = cur;
-    stem_group = 0;   // group 0: the stem (executed last in backward)
 
     // ---- blocks ----
     for (int b = 0; b < desc->num_blocks; b++) {
@@ -713,7 +699,6 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
         cur = out;
         h = oh; w = ow;
     }
-    (void)stem_group;
 
     // ---- head ----
     net->F = (int)cur.md.dims[1];
@@ -796,7 +781,6 @@ done:
     for (int i = 0; i < ci; i++) free_conv_pds(&convs[i]);
     free(convs);
     free(steps);
-    free(groups.groups);
     return rc;
 }
 
