@@ -231,6 +231,7 @@ typedef struct {
     dnnl_memory_desc_t src_md, dst_md;
     dnnl_memory_desc_t diff_src_md;   // = src_md unless the layer was made with free_diff_src
     int wino_fwd, wino_bwd;
+    int binary_add;                   // residual as a binary-add post-op (DNNL_ARG_SRC_1 of post-op 0)
 } conv_t;
 
 // Creates conv forward (+ post-ops: [sum], relu) and backward-data primitives.
@@ -253,34 +254,49 @@ static int make_conv_w(rk_net *net, const rk_conv_desc *cd, const float *weight,
     if (dst_md) d_md = *dst_md;
     else CHECK(dnnl_memory_desc_init_by_tag(&d_md, 4, dd, dnnl_f32, net->act_tag), name);
 
-    dnnl_primitive_attr_t attr = NULL;
-    dnnl_post_ops_t po = NULL;
-    CHECK(dnnl_primitive_attr_create(&attr), name);
-    CHECK(dnnl_post_ops_create(&po), name);
-    if (sum) CHECK(dnnl_post_ops_append_sum(po, 1.0f), name);
-    if (relu) CHECK(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f), name);
-    CHECK(dnnl_primitive_attr_set_post_ops(attr, po), name);
-    dnnl_post_ops_destroy(po);
-
+    // sum == 2: the residual comes in as a binary-add post-op (src1 = a tensor in dst's layout), so
+    // no copy of it into dst is needed; kept only if oneDNN has a non-ref kernel for it (and
+    // Winograd where Winograd was asked for), else the caller copies and we use the sum post-op.
     int wino = try_wino && cd->kernel == 3 && cd->stride == 1;
+    dnnl_primitive_attr_t attr = NULL;
     dnnl_status_t st = dnnl_unimplemented;
-    if (wino) {
-        dnnl_convolution_desc_t d;
-        st = dnnl_convolution_forward_desc_init(&d, dnnl_forward_training, dnnl_convolution_winograd, src_md, &w_any,
-                                                &b_md, &d_md, strides, pad, pad);
-        if (st == dnnl_success) st = dnnl_primitive_desc_create(&c->fwd_pd, &d, attr, net->engine, NULL);
-        c->wino_fwd = st == dnnl_success;
-    }
-    if (!c->wino_fwd) {
-        dnnl_convolution_desc_t d;
-        CHECK(dnnl_convolution_forward_desc_init(&d, dnnl_forward_training, dnnl_convolution_direct, src_md, &w_any,
-                                                 &b_md, &d_md, strides, pad, pad), name);
-        st = dnnl_primitive_desc_create(&c->fwd_pd, &d, attr, net->engine, NULL);
-        if (st != dnnl_success) {
-            dnnl_primitive_attr_destroy(attr);
-            seterr(err, errlen, "%s: no forward convolution (%s)", name, dnnl_status2str(st));
-            return -1;
+    for (int mode = sum; ; mode = 1) {
+        dnnl_post_ops_t po = NULL;
+        CHECK(dnnl_primitive_attr_create(&attr), name);
+        CHECK(dnnl_post_ops_create(&po), name);
+        if (mode == 1) CHECK(dnnl_post_ops_append_sum(po, 1.0f), name);
+        if (mode == 2) CHECK(dnnl_post_ops_append_binary(po, dnnl_binary_add, &d_md), name);
+        if (relu) CHECK(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f), name);
+        CHECK(dnnl_primitive_attr_set_post_ops(attr, po), name);
+        dnnl_post_ops_destroy(po);
+
+        c->wino_fwd = 0;
+        if (wino) {
+            dnnl_convolution_desc_t d;
+            st = dnnl_convolution_forward_desc_init(&d, dnnl_forward_training, dnnl_convolution_winograd, src_md, &w_any,
+                                                    &b_md, &d_md, strides, pad, pad);
+            if (st == dnnl_success) st = dnnl_primitive_desc_create(&c->fwd_pd, &d, attr, net->engine, NULL);
+            c->wino_fwd = st == dnnl_success;
         }
+        if (!c->wino_fwd) {
+            dnnl_convolution_desc_t d;
+            CHECK(dnnl_convolution_forward_desc_init(&d, dnnl_forward_training, dnnl_convolution_direct, src_md, &w_any,
+                                                     &b_md, &d_md, strides, pad, pad), name);
+            st = dnnl_primitive_desc_create(&c->fwd_pd, &d, attr, net->engine, NULL);
+        }
+        if (mode == 2 && (st != dnnl_success || strncmp(impl_of(c->fwd_pd), "ref", 3) == 0 || (wino && !c->wino_fwd))) {
+            if (st == dnnl_success) dnnl_primitive_desc_destroy(c->fwd_pd);
+            c->fwd_pd = NULL;
+            dnnl_primitive_attr_destroy(attr);
+            continue;   // retry with the sum post-op
+        }
+        c->binary_add = mode == 2;
+        break;
+    }
+    if (st != dnnl_success) {
+        dnnl_primitive_attr_destroy(attr);
+        seterr(err, errlen, "%s: no forward convolution (%s)", name, dnnl_status2str(st));
+        return -1;
     }
     dnnl_primitive_attr_destroy(attr);
     c->src_md = *dnnl_primitive_desc_query_md(c->fwd_pd, dnnl_query_src_md, 0);
@@ -355,8 +371,9 @@ static int make_conv_w(rk_net *net, const rk_conv_desc *cd, const float *weight,
         if (dnnl_memory_desc_equal(bw, fw)) c->w_bwd = c->w_fwd;
         else if (load_weights(net, cd, weight, bw, &c->w_bwd, err, errlen)) return -1;
     }
-    info_add(net, "%s %dx%d/%d %d->%d @%dx%d: fwd %s%s | bwd %s%s\n", name, cd->kernel, cd->kernel, cd->stride,
+    info_add(net, "%s %dx%d/%d %d->%d @%dx%d: fwd %s%s%s | bwd %s%s\n", name, cd->kernel, cd->kernel, cd->stride,
              cd->in_c, cd->out_c, H, W, impl_of(c->fwd_pd), c->wino_fwd ? " (winograd)" : "",
+             c->binary_add ? " +binary add" : (sum ? " +sum" : ""),
              need_bwd ? impl_of(c->bwd_pd) : "-", c->wino_bwd ? " (winograd)" : "");
     return 0;
 }
@@ -650,7 +667,6 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
             fwd_conv_op(net, ds, in.mem, out.mem);
         } else {
             if (new_act(net, &plan, &in.md, &out, err, errlen)) goto done;
-            if (reorder_op(net, &net->fwd, &in.md, in.mem, &in.md, out.mem, err, errlen)) goto done;
         }
         act_t t[2];
         act_t src = in;
@@ -660,11 +676,20 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
             cs[i] = &convs[ci++];
             snprintf(name, sizeof name, "block%d.conv%d", b, i + 1);
             int last = i == nc - 1;
-            if (make_conv(net, &bd->conv[i], N, ch, cw, &src.md, last ? &out.md : NULL, 1, last, desc->use_winograd, 1,
+            int resid = last ? (ds || getenv("RSYNTH_RESNET_NO_BINARY") ? 1 : 2) : 0;
+            if (make_conv(net, &bd->conv[i], N, ch, cw, &src.md, last ? &out.md : NULL, 1, resid, desc->use_winograd, 1,
                           0, name, cs[i], err, errlen)) goto done;
             ch = (ch + 2 * bd->conv[i].pad - bd->conv[i].kernel) / bd->conv[i].stride + 1;
             cw = (cw + 2 * bd->conv[i].pad - bd->conv[i].kernel) / bd->conv[i].stride + 1;
-            if (last) {
+            if (last && cs[i]->binary_add) {
+                // out = relu(conv(src) + b + in): the identity as the post-op's second input
+                dnnl_exec_arg_t a[5] = {{DNNL_ARG_SRC, src.mem}, {DNNL_ARG_WEIGHTS, cs[i]->w_fwd},
+                                        {DNNL_ARG_BIAS, cs[i]->bias}, {DNNL_ARG_DST, out.mem},
+                                        {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, in.mem}};
+                add_op(&net->fwd, cs[i]->fwd, 5, a);
+            } else if (last) {
+                // out already holds the downsample output, or gets a copy of the identity now
+                if (!ds && reorder_op(net, &net->fwd, &in.md, in.mem, &in.md, out.mem, err, errlen)) goto done;
                 fwd_conv_op(net, cs[i], src.mem, out.mem);
             } else {
                 if (new_act(net, &plan, &cs[i]->dst_md, &t[i], err, errlen)) goto done;
