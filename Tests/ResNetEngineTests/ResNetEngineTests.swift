@@ -277,4 +277,14 @@ final class ResNetEngineTests: XCTestCase {
             XCTAssertLessThan(el, 1e-4); XCTAssertLessThan(eg, 1e-4)
         }
     }
+
+    func testLoadConvenience() throws {
+        let f = try Fixture.load("bottleneck_imagenet")
+        let madry = try ResNet.load(Fixture.dir.appendingPathComponent("bottleneck_imagenet_madry.pt").path, inputSize: 40)
+        XCTAssertEqual(madry.mean, f.mean)
+        XCTAssertLessThan(relMaxDiff(try madry.forward(f.tensor("input")).data, f.array("logits").values), 1e-3)
+        let tv = try ResNet.load(Fixture.dir.appendingPathComponent("bottleneck_imagenet.safetensors").path, inputSize: 40)
+        XCTAssertEqual(tv.mean, ResNet.imageNetMean)
+        XCTAssertThrowsError(try ResNet.load("/nonexistent.pth"))
+    }
 }
