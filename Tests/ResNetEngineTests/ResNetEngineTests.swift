@@ -287,4 +287,30 @@ final class ResNetEngineTests: XCTestCase {
         XCTAssertEqual(tv.mean, ResNet.imageNetMean)
         XCTAssertThrowsError(try ResNet.load("/nonexistent.pth"))
     }
+
+    /// Shapes the fixtures do not cover: one input channel, a single stage, bottleneck with the
+    /// CIFAR stem; oneDNN against the reference.
+    func testOtherShapesAgainstReference() throws {
+        let cases: [(String, [Int], [Int], String, Int, Int)] = [
+            ("basic", [1, 2], [16, 24], "imagenet", 1, 21), ("bottleneck", [2], [16], "cifar", 1, 12),
+            ("basic", [1], [32], "cifar", 3, 9),
+        ]
+        for (block, blocks, widths, stem, channels, size) in cases {
+            let w = try ResNetWeights.random(block: block, blocksPerStage: blocks, widths: widths, stem: stem,
+                                             inputChannels: channels, numClasses: 6, seed: 21)
+            XCTAssertEqual(w.architecture.inputChannels, channels)
+            let mean = [Float](repeating: 0.45, count: channels), std = [Float](repeating: 0.22, count: channels)
+            let fast = try ResNet(weights: w, mean: mean, std: std, inputSize: size)
+            let ref = try ResNet(weights: w, mean: mean, std: std, inputSize: size, backend: .reference)
+            var rng = RandomStream(seed: 17)
+            let x = Tensor(shape: [3, channels, size, size],
+                           data: (0..<(3 * channels * size * size)).map { _ in rng.nextUniformFloat() })
+            let dl = Tensor(shape: [3, 6], data: (0..<18).map { _ in rng.nextUniformFloat() - 0.5 })
+            let lf = try fast.forward(x), gf = try fast.inputGradient(dl)
+            let lr = try ref.forward(x), gr = try ref.inputGradient(dl)
+            let el = relMaxDiff(lf.data, lr.data), eg = relL2(gf.data, gr.data)
+            print("shape \(w.architecture) @\(size): logits \(el), dx \(eg)")
+            XCTAssertLessThan(el, 1e-4); XCTAssertLessThan(eg, 1e-4)
+        }
+    }
 }
