@@ -156,6 +156,7 @@ final class FastNet {
                 d.num_classes = Int32(weights.architecture.numClasses)
                 d.fc_weight = p[tail + 2]; d.fc_bias = p[tail + 3]
                 d.use_winograd = winograd ? 1 : 0
+                d.relu_masks = 1
                 d.layout = ProcessInfo.processInfo.environment["RSYNTH_RESNET_LAYOUT"] == "nhwc" ? 1 : 0
                 return rk_net_create(&d, &err, err.count)
             }

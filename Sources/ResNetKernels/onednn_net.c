@@ -64,6 +64,11 @@ struct rk_net {
     dnnl_primitive_t *prims; int nprims, capprims;
     size_t bytes;
     size_t weight_bytes, act_bytes, scratch_bytes;
+    // Masks mode: forward activations live in four rotating buffers (three of them the backward
+    // scratch) and only u8 ReLU masks are kept for backward. Pool slot 4 is an all-zero region
+    // (mmap'd, never written: it costs no resident memory) that activations are compared with.
+    int masks;
+    dnnl_memory_t *pool_mems; int *pool_slots; int npool, cappool, cappoolslots;
     dnnl_format_tag_t act_tag;     // activation layout: format_tag_any (blocked) or nhwc
     char *info; size_t info_len, info_cap;
 };
@@ -162,6 +167,8 @@ typedef struct {
     void *ptr;
     dnnl_memory_t mem;
     size_t bytes;
+    dnnl_memory_t mask;            // masks mode: u8 (a > 0) in md's layout, kept for backward
+    dnnl_primitive_t mask_mul;     // masks mode: diff *= mask (binary mul, f32 x u8 -> f32)
 } act_t;
 
 typedef struct {
@@ -200,6 +207,7 @@ static int load_weights(rk_net *net, const rk_conv_desc *cd, const float *weight
 }
 
 static int new_act(rk_net *net, plan_t *plan, const dnnl_memory_desc_t *md, act_t *a, char *err, size_t errlen) {
+    memset(a, 0, sizeof *a);
     a->md = *md;
     a->bytes = dnnl_memory_desc_get_size(md);
     a->ptr = net_alloc(net, a->bytes);
@@ -207,6 +215,71 @@ static int new_act(rk_net *net, plan_t *plan, const dnnl_memory_desc_t *md, act_
     a->mem = a->ptr ? net_mem(net, md, a->ptr) : NULL;
     if (!a->mem) { seterr(err, errlen, "out of memory (activation of %zu bytes)", a->bytes); return -1; }
     if (a->bytes > plan->max_bytes) plan->max_bytes = a->bytes;
+    return 0;
+}
+
+// A memory object with layout md over forward pool slot `slot` (its buffer is set at the end).
+static dnnl_memory_t pool_mem(rk_net *net, const dnnl_memory_desc_t *md, int slot) {
+    dnnl_memory_t m = net_mem(net, md, DNNL_MEMORY_NONE);
+    if (!m) return NULL;
+    net->pool_mems = grow(net->pool_mems, &net->cappool, net->npool + 1, sizeof(dnnl_memory_t));
+    net->pool_slots = grow(net->pool_slots, &net->cappoolslots, net->npool + 1, sizeof(int));
+    net->pool_mems[net->npool] = m;
+    net->pool_slots[net->npool++] = slot;
+    return m;
+}
+
+// Masks mode: an activation in forward pool slot `slot` (0..3).
+static int pooled_act(rk_net *net, plan_t *plan, const dnnl_memory_desc_t *md, int slot, act_t *a, char *err,
+                      size_t errlen) {
+    memset(a, 0, sizeof *a);
+    a->md = *md;
+    a->bytes = dnnl_memory_desc_get_size(md);
+    a->mem = pool_mem(net, md, slot);
+    if (!a->mem) { seterr(err, errlen, "memory object"); return -1; }
+    if (a->bytes > plan->max_bytes) plan->max_bytes = a->bytes;
+    return 0;
+}
+
+// The primitives of a ReLU mask for activations a with layout md:
+//   gt:  m[N,C,h,w] (u8) = a[N,C,h,w] > zero[N,C,h,w]   (forward, after a is written)
+//   mul: d[N,C,h,w] = d * m                              (backward, in place)
+// (oneDNN 2.6 has jit:uni kernels for these; against a broadcast scalar zero only ref:any.)
+// Returns 1 where only ref kernels exist (then the f32 activations are kept instead).
+static int mask_prims(rk_net *net, const dnnl_memory_desc_t *md, dnnl_primitive_t *gt, dnnl_primitive_t *mul) {
+    dnnl_memory_desc_t mmd = *md;
+    mmd.data_type = dnnl_u8;
+    dnnl_binary_desc_t d1, d2;
+    dnnl_primitive_desc_t p1 = NULL, p2 = NULL;
+    int ok = dnnl_binary_desc_init(&d1, dnnl_binary_gt, md, md, &mmd) == dnnl_success &&
+             dnnl_primitive_desc_create(&p1, &d1, NULL, net->engine, NULL) == dnnl_success &&
+             dnnl_binary_desc_init(&d2, dnnl_binary_mul, md, &mmd, md) == dnnl_success &&
+             dnnl_primitive_desc_create(&p2, &d2, NULL, net->engine, NULL) == dnnl_success &&
+             strncmp(impl_of(p1), "ref", 3) != 0 && strncmp(impl_of(p2), "ref", 3) != 0;
+    if (ok && gt) ok = dnnl_primitive_create(gt, p1) == dnnl_success;
+    if (ok && mul) ok = dnnl_primitive_create(mul, p2) == dnnl_success;
+    if (p1) dnnl_primitive_desc_destroy(p1);
+    if (p2) dnnl_primitive_desc_destroy(p2);
+    return ok ? 0 : 1;
+}
+
+// Masks mode: appends "mask = a > 0" to the forward ops (after a's producer) and keeps the mask.
+static int add_mask(rk_net *net, act_t *a, char *err, size_t errlen) {
+    dnnl_primitive_t gt = NULL, mul = NULL;
+    if (mask_prims(net, &a->md, &gt, &mul)) { seterr(err, errlen, "relu mask: no kernel"); return -2; }
+    keep_prim(net, gt);
+    keep_prim(net, mul);
+    dnnl_memory_desc_t mmd = a->md;
+    mmd.data_type = dnnl_u8;
+    size_t bytes = dnnl_memory_desc_get_size(&mmd);
+    void *buf = net_alloc(net, bytes);
+    dnnl_memory_t zero = pool_mem(net, &a->md, 4);
+    if (!buf || !zero) { seterr(err, errlen, "out of memory (mask)"); return -1; }
+    net->act_bytes += bytes;
+    a->mask = net_mem(net, &mmd, buf);
+    a->mask_mul = mul;
+    dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC_0, a->mem}, {DNNL_ARG_SRC_1, zero}, {DNNL_ARG_DST, a->mask}};
+    add_op(&net->fwd, gt, 3, args);
     return 0;
 }
 
@@ -430,6 +503,11 @@ static void bwd_conv_op(rk_net *net, conv_t *c, dnnl_memory_t ddst, dnnl_memory_
 
 // In-place ReLU backward: diff[i] = dst[i] > 0 ? diff[i] : 0.   dst, diff: [N, C, h, w] in dst's layout
 static int relu_bwd_op(rk_net *net, op_list *l, const act_t *dst, dnnl_memory_t diff, char *err, size_t errlen) {
+    if (dst->mask) {
+        dnnl_exec_arg_t a[3] = {{DNNL_ARG_SRC_0, diff}, {DNNL_ARG_SRC_1, dst->mask}, {DNNL_ARG_DST, diff}};
+        add_op(l, dst->mask_mul, 3, a);
+        return 0;
+    }
     dnnl_eltwise_desc_t d;
     CHECK(dnnl_eltwise_backward_desc_init(&d, dnnl_eltwise_relu_use_dst_for_bwd, &dst->md, &dst->md, 0.0f, 0.0f),
           "relu backward");
@@ -555,7 +633,7 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
     plan.N = N;
     int nconvs = 1 + 4 * desc->num_blocks;
     conv_t *convs = calloc((size_t)nconvs, sizeof(conv_t));
-    int rc = -1;
+    int rc = -1, mrc = 0;
     if (!convs) { seterr(err, errlen, "out of memory"); return -1; }
     int ci = 0;
 
@@ -602,9 +680,13 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
         if (reorder_op(net, &net->fwd, &x_md, x_mem, &stem->src_md, xs.mem, err, errlen)) goto done;
         stem_src = xs.mem;
     }
+    net->masks = desc->relu_masks && !getenv("RSYNTH_RESNET_F32_MASKS") && mask_prims(net, &stem->dst_md, NULL, NULL) == 0;
     act_t s;
-    if (new_act(net, &plan, &stem->dst_md, &s, err, errlen)) goto done;
+    if (net->masks ? pooled_act(net, &plan, &stem->dst_md, 0, &s, err, errlen)
+                   : new_act(net, &plan, &stem->dst_md, &s, err, errlen)) goto done;
     fwd_conv_op(net, stem, stem_src, s.mem);
+    if (net->masks && (mrc = add_mask(net, &s, err, errlen)) != 0) { rc = mrc; goto done; }
+    int in_slot = 0;
     int h = (desc->in_h + 2 * desc->stem.pad - desc->stem.kernel) / desc->stem.stride + 1;
     int w = (desc->in_w + 2 * desc->stem.pad - desc->stem.kernel) / desc->stem.stride + 1;
     act_t cur = s;
@@ -625,7 +707,11 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
         act_t p;
         const dnnl_memory_desc_t *pmd = dnnl_primitive_desc_query_md(fpd, dnnl_query_dst_md, 0);
         const dnnl_memory_desc_t *wmd = dnnl_primitive_desc_query_md(fpd, dnnl_query_workspace_md, 0);
-        if (new_act(net, &plan, pmd, &p, err, errlen)) { dnnl_primitive_desc_destroy(fpd); goto done; }
+        if (net->masks ? pooled_act(net, &plan, pmd, 1, &p, err, errlen) : new_act(net, &plan, pmd, &p, err, errlen)) {
+            dnnl_primitive_desc_destroy(fpd);
+            goto done;
+        }
+        in_slot = 1;
         void *wsb = net_alloc(net, dnnl_memory_desc_get_size(wmd));
         pool_ws = net_mem(net, wmd, wsb);
         dnnl_primitive_t pf = NULL;
@@ -659,14 +745,19 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
         int oh = (h - 1) / stride + 1, ow = (w - 1) / stride + 1;
         conv_t *ds = NULL;
         act_t out;
+        // masks mode: in, out, t1, t2 in four distinct pool slots
+        int slots[3];
+        for (int k = 0, j = 0; k < 3; j++) if (j != in_slot) slots[k++] = j;
         if (bd->has_downsample) {
             ds = &convs[ci++];
             snprintf(name, sizeof name, "block%d.downsample", b);
             if (make_conv(net, &bd->downsample, N, h, w, &in.md, NULL, 0, 0, 0, 1, 0, name, ds, err, errlen)) goto done;
-            if (new_act(net, &plan, &ds->dst_md, &out, err, errlen)) goto done;
+            if (net->masks ? pooled_act(net, &plan, &ds->dst_md, slots[0], &out, err, errlen)
+                           : new_act(net, &plan, &ds->dst_md, &out, err, errlen)) goto done;
             fwd_conv_op(net, ds, in.mem, out.mem);
         } else {
-            if (new_act(net, &plan, &in.md, &out, err, errlen)) goto done;
+            if (net->masks ? pooled_act(net, &plan, &in.md, slots[0], &out, err, errlen)
+                           : new_act(net, &plan, &in.md, &out, err, errlen)) goto done;
         }
         act_t t[2];
         act_t src = in;
@@ -692,12 +783,15 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
                 if (!ds && reorder_op(net, &net->fwd, &in.md, in.mem, &in.md, out.mem, err, errlen)) goto done;
                 fwd_conv_op(net, cs[i], src.mem, out.mem);
             } else {
-                if (new_act(net, &plan, &cs[i]->dst_md, &t[i], err, errlen)) goto done;
+                if (net->masks ? pooled_act(net, &plan, &cs[i]->dst_md, slots[1 + i], &t[i], err, errlen)
+                               : new_act(net, &plan, &cs[i]->dst_md, &t[i], err, errlen)) goto done;
                 fwd_conv_op(net, cs[i], src.mem, t[i].mem);
+                if (net->masks && (mrc = add_mask(net, &t[i], err, errlen)) != 0) { rc = mrc; goto done; }
                 src = t[i];
             }
         }
         if (ch != oh || cw != ow) { seterr(err, errlen, "block %d: unexpected output size", b); goto done; }
+        if (net->masks && (mrc = add_mask(net, &out, err, errlen)) != 0) { rc = mrc; goto done; }
         // Backward of this block (group b+1), scratch roles: g = 0, then alternate between 1 and 2.
         int gi = b + 1;
         // g (s0) *= out > 0
@@ -722,6 +816,7 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
         // record the block's result buffer; the previous group reads it (see below).
         STEP(gi, 5, NULL, in, dxs, 0, 0, in.md, in.md);
         cur = out;
+        in_slot = slots[0];
         h = oh; w = ow;
     }
 
@@ -743,6 +838,22 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
             plan.scratch[i] = net_alloc(net, plan.max_bytes);
             net->scratch_bytes += plan.max_bytes;
             if (!plan.scratch[i]) { seterr(err, errlen, "out of memory (scratch)"); goto done; }
+        }
+        if (net->masks) {
+            // forward pool: slots 0..2 share the backward scratch (forward activations are dead by
+            // then; backward reads only the masks and the max-pool workspace), slot 3 is its own,
+            // slot 4 the zeros (never written, so never resident)
+            float *slot3 = net_alloc(net, plan.max_bytes), *zeros = net_alloc(net, plan.max_bytes);
+            if (!slot3 || !zeros) { seterr(err, errlen, "out of memory (activation pool)"); goto done; }
+            net->scratch_bytes += plan.max_bytes;
+            net->bytes -= (plan.max_bytes + 4095) / 4096 * 4096;   // the zeros: address space only
+            for (int i = 0; i < net->npool; i++) {
+                int sl = net->pool_slots[i];
+                void *ptr = sl < 3 ? (void *)plan.scratch[sl] : sl == 3 ? (void *)slot3 : (void *)zeros;
+                if (dnnl_memory_set_data_handle(net->pool_mems[i], ptr) != dnnl_success) {
+                    seterr(err, errlen, "activation pool handle"); goto done;
+                }
+            }
         }
         // Backward, in execution order. The buffer holding "g" of the group being processed:
         int g_buf = 0;
@@ -798,6 +909,7 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
             if (reorder_op(net, &net->bwd, &stem->diff_src_md, t, &x_md, dx_mem, err, errlen)) goto done;
         }
     }
+    info_add(net, "relu masks: %s\n", net->masks ? "u8 (activations in 4 rotating buffers)" : "f32 activations kept");
     info_add(net, "memory: weights %.1f MB, kept activations %.1f MB, backward scratch %.1f MB, total %.1f MB\n",
              net->weight_bytes / 1048576.0, net->act_bytes / 1048576.0, net->scratch_bytes / 1048576.0,
              net->bytes / 1048576.0);
@@ -815,6 +927,7 @@ void rk_net_destroy(rk_net *net) {
     for (int i = 0; i < net->nmems; i++) dnnl_memory_destroy(net->mems[i]);
     for (int i = 0; i < net->nbufs; i++) munmap(net->bufs[i], net->sizes[i]);
     free(net->prims); free(net->mems); free(net->bufs); free(net->sizes);
+    free(net->pool_mems); free(net->pool_slots);
     free(net->fwd.items); free(net->bwd.items);
     free(net->mean); free(net->std); free(net->fc_w); free(net->fc_b);
     free(net->info);
@@ -835,7 +948,15 @@ rk_net *rk_net_create(const rk_net_desc *desc, char *err, size_t errlen) {
     net->std = malloc(sizeof(float) * (size_t)net->C);
     memcpy(net->mean, desc->mean, sizeof(float) * (size_t)net->C);
     memcpy(net->std, desc->std, sizeof(float) * (size_t)net->C);
-    if (build(net, desc, err, errlen)) { rk_net_destroy(net); return NULL; }
+    int rc = build(net, desc, err, errlen);
+    if (rc == -2) {
+        // Some activation layout has no jit kernel for the u8 ReLU mask: start again keeping f32.
+        rk_net_destroy(net);
+        rk_net_desc d2 = *desc;
+        d2.relu_masks = 0;
+        return rk_net_create(&d2, err, errlen);
+    }
+    if (rc) { rk_net_destroy(net); return NULL; }
     size_t fcn = (size_t)net->K * net->F;
     net->fc_w = malloc(sizeof(float) * fcn);
     net->fc_b = malloc(sizeof(float) * (size_t)net->K);

@@ -84,6 +84,9 @@ final class ResNetEngineTests: XCTestCase {
                              winograd: winograd)
         let logits = try net.forward(f.tensor("input"))
         let dx = try net.inputGradient(f.tensor("dlogits"))
+        if backend == .onednn {
+            print("\(f.name): " + net.implementationInfo.split(separator: "\n").filter { $0.hasPrefix("relu masks") }.joined())
+        }
         if winograd {
             let layers = net.implementationInfo.split(separator: "\n").filter { $0.contains("(winograd)") }
             print("\(f.name): \(layers.count) layer(s) on Winograd")
@@ -272,6 +275,7 @@ final class ResNetEngineTests: XCTestCase {
             let lf = try fast.forward(x), gf = try fast.inputGradient(dl)
             let lr = try ref.forward(x), gr = try ref.inputGradient(dl)
             XCTAssertTrue(fast.implementationInfo.contains("space-to-depth"), fast.implementationInfo)
+            XCTAssertTrue(fast.implementationInfo.contains("relu masks: u8"), fast.implementationInfo)
             let el = relMaxDiff(lf.data, lr.data), eg = relL2(gf.data, gr.data)
             print("space-to-depth stem \(size)x\(size) width \(width): logits \(el), dx \(eg)")
             XCTAssertLessThan(el, 1e-4); XCTAssertLessThan(eg, 1e-4)
