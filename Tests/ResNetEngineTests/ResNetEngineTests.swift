@@ -180,6 +180,11 @@ final class ResNetEngineTests: XCTestCase {
         let a = try net.forward(x); let ga = try net.inputGradient(dl)
         let b = try net.forward(x); let gb = try net.inputGradient(dl)
         XCTAssertEqual(a, b); XCTAssertEqual(ga, gb)
+        // A second VJP of the same forward (backward keeps only masks and the pool workspace).
+        XCTAssertEqual(try net.inputGradient(dl), gb)
+        var dl2 = dl; dl2.data = dl.data.map { -2 * $0 }
+        let g2 = try net.inputGradient(dl2)
+        XCTAssertLessThan(relL2(g2.data, gb.data.map { -2 * $0 }), 1e-6)
         // Batch 1 (a new net for that size) agrees with the batch-3 result's first example.
         let one = try net.forward(x.example(0)); let g1 = try net.inputGradient(dl.example(0))
         XCTAssertLessThan(relMaxDiff(one.data, a.example(0).data), 1e-5)
