@@ -1,3 +1,4 @@
+import Checkpoints
 import Foundation
 import ResNetKernels
 import RobustSynthCore
@@ -155,6 +156,7 @@ final class FastNet {
                 d.num_classes = Int32(weights.architecture.numClasses)
                 d.fc_weight = p[tail + 2]; d.fc_bias = p[tail + 3]
                 d.use_winograd = winograd ? 1 : 0
+                d.relu_masks = 1
                 d.layout = ProcessInfo.processInfo.environment["RSYNTH_RESNET_LAYOUT"] == "nhwc" ? 1 : 0
                 return rk_net_create(&d, &err, err.count)
             }
@@ -261,4 +263,24 @@ private func withPinned<R>(_ arrays: [[Float]], _ body: ([UnsafePointer<Float>])
         }
     }
     return go(0)
+}
+
+extension ResNet {
+    /// ImageNet's normalisation (torchvision's standard models).
+    public static let imageNetMean: [Float] = [0.485, 0.456, 0.406]
+    public static let imageNetStd: [Float] = [0.229, 0.224, 0.225]
+
+    /// Loads a checkpoint (torch zip, MadryLab legacy, safetensors) and builds the classifier.
+    /// Normalisation: `mean`/`std` if given, else the checkpoint's MadryLab normaliser, else
+    /// ImageNet's (3-channel models only).
+    public static func load(_ path: String, inputSize: Int = 224, mean: [Float]? = nil, std: [Float]? = nil,
+                            layout: ResNetLayout? = nil, backend: Backend = .onednn) throws -> ResNet
+    {
+        let w = try ResNetWeights.from(Checkpoint.load(path), layout: layout)
+        let fallback: (mean: [Float], std: [Float])? = w.architecture.inputChannels == 3 ? (imageNetMean, imageNetStd) : nil
+        guard let m = mean ?? w.normalizer?.mean ?? fallback?.mean, let s = std ?? w.normalizer?.std ?? fallback?.std else {
+            throw ResNetError("\(path): \(w.architecture.inputChannels) input channels and no normaliser: pass mean and std")
+        }
+        return try ResNet(weights: w, mean: m, std: s, inputSize: inputSize, backend: backend)
+    }
 }

@@ -9,7 +9,8 @@ public struct ResNetArchitecture: Sendable, CustomStringConvertible {
     /// 18/34/50/101/152 when the block kind and blocks per stage match torchvision's, else nil.
     public let depth: Int?
     public let blocksPerStage: [Int]
-    /// Each stage's width (a bottleneck's inner width; its output is 4x... as the weights say).
+    /// Each stage's width: conv1's output channels of its first block (a bottleneck's inner width;
+    /// its output channels are whatever conv3 has, 4x for torchvision).
     public let widths: [Int]
     /// "imagenet" (7x7/2 conv, BN, ReLU, 3x3/2 max-pool) or "cifar" (3x3/1 conv, BN, ReLU).
     public let stem: String

@@ -64,6 +64,11 @@ struct rk_net {
     dnnl_primitive_t *prims; int nprims, capprims;
     size_t bytes;
     size_t weight_bytes, act_bytes, scratch_bytes;
+    // Masks mode: forward activations live in four rotating buffers (three of them the backward
+    // scratch) and only u8 ReLU masks are kept for backward. Pool slot 4 is an all-zero region
+    // (mmap'd, never written: it costs no resident memory) that activations are compared with.
+    int masks;
+    dnnl_memory_t *pool_mems; int *pool_slots; int npool, cappool, cappoolslots;
     dnnl_format_tag_t act_tag;     // activation layout: format_tag_any (blocked) or nhwc
     char *info; size_t info_len, info_cap;
 };
@@ -162,6 +167,8 @@ typedef struct {
     void *ptr;
     dnnl_memory_t mem;
     size_t bytes;
+    dnnl_memory_t mask;            // masks mode: u8 (a > 0) in md's layout, kept for backward
+    dnnl_primitive_t mask_mul;     // masks mode: diff *= mask (binary mul, f32 x u8 -> f32)
 } act_t;
 
 typedef struct {
@@ -200,6 +207,7 @@ static int load_weights(rk_net *net, const rk_conv_desc *cd, const float *weight
 }
 
 static int new_act(rk_net *net, plan_t *plan, const dnnl_memory_desc_t *md, act_t *a, char *err, size_t errlen) {
+    memset(a, 0, sizeof *a);
     a->md = *md;
     a->bytes = dnnl_memory_desc_get_size(md);
     a->ptr = net_alloc(net, a->bytes);
@@ -207,6 +215,71 @@ static int new_act(rk_net *net, plan_t *plan, const dnnl_memory_desc_t *md, act_
     a->mem = a->ptr ? net_mem(net, md, a->ptr) : NULL;
     if (!a->mem) { seterr(err, errlen, "out of memory (activation of %zu bytes)", a->bytes); return -1; }
     if (a->bytes > plan->max_bytes) plan->max_bytes = a->bytes;
+    return 0;
+}
+
+// A memory object with layout md over forward pool slot `slot` (its buffer is set at the end).
+static dnnl_memory_t pool_mem(rk_net *net, const dnnl_memory_desc_t *md, int slot) {
+    dnnl_memory_t m = net_mem(net, md, DNNL_MEMORY_NONE);
+    if (!m) return NULL;
+    net->pool_mems = grow(net->pool_mems, &net->cappool, net->npool + 1, sizeof(dnnl_memory_t));
+    net->pool_slots = grow(net->pool_slots, &net->cappoolslots, net->npool + 1, sizeof(int));
+    net->pool_mems[net->npool] = m;
+    net->pool_slots[net->npool++] = slot;
+    return m;
+}
+
+// Masks mode: an activation in forward pool slot `slot` (0..3).
+static int pooled_act(rk_net *net, plan_t *plan, const dnnl_memory_desc_t *md, int slot, act_t *a, char *err,
+                      size_t errlen) {
+    memset(a, 0, sizeof *a);
+    a->md = *md;
+    a->bytes = dnnl_memory_desc_get_size(md);
+    a->mem = pool_mem(net, md, slot);
+    if (!a->mem) { seterr(err, errlen, "memory object"); return -1; }
+    if (a->bytes > plan->max_bytes) plan->max_bytes = a->bytes;
+    return 0;
+}
+
+// The primitives of a ReLU mask for activations a with layout md:
+//   gt:  m[N,C,h,w] (u8) = a[N,C,h,w] > zero[N,C,h,w]   (forward, after a is written)
+//   mul: d[N,C,h,w] = d * m                              (backward, in place)
+// (oneDNN 2.6 has jit:uni kernels for these; against a broadcast scalar zero only ref:any.)
+// Returns 1 where only ref kernels exist (then the f32 activations are kept instead).
+static int mask_prims(rk_net *net, const dnnl_memory_desc_t *md, dnnl_primitive_t *gt, dnnl_primitive_t *mul) {
+    dnnl_memory_desc_t mmd = *md;
+    mmd.data_type = dnnl_u8;
+    dnnl_binary_desc_t d1, d2;
+    dnnl_primitive_desc_t p1 = NULL, p2 = NULL;
+    int ok = dnnl_binary_desc_init(&d1, dnnl_binary_gt, md, md, &mmd) == dnnl_success &&
+             dnnl_primitive_desc_create(&p1, &d1, NULL, net->engine, NULL) == dnnl_success &&
+             dnnl_binary_desc_init(&d2, dnnl_binary_mul, md, &mmd, md) == dnnl_success &&
+             dnnl_primitive_desc_create(&p2, &d2, NULL, net->engine, NULL) == dnnl_success &&
+             strncmp(impl_of(p1), "ref", 3) != 0 && strncmp(impl_of(p2), "ref", 3) != 0;
+    if (ok && gt) ok = dnnl_primitive_create(gt, p1) == dnnl_success;
+    if (ok && mul) ok = dnnl_primitive_create(mul, p2) == dnnl_success;
+    if (p1) dnnl_primitive_desc_destroy(p1);
+    if (p2) dnnl_primitive_desc_destroy(p2);
+    return ok ? 0 : 1;
+}
+
+// Masks mode: appends "mask = a > 0" to the forward ops (after a's producer) and keeps the mask.
+static int add_mask(rk_net *net, act_t *a, char *err, size_t errlen) {
+    dnnl_primitive_t gt = NULL, mul = NULL;
+    if (mask_prims(net, &a->md, &gt, &mul)) { seterr(err, errlen, "relu mask: no kernel"); return -2; }
+    keep_prim(net, gt);
+    keep_prim(net, mul);
+    dnnl_memory_desc_t mmd = a->md;
+    mmd.data_type = dnnl_u8;
+    size_t bytes = dnnl_memory_desc_get_size(&mmd);
+    void *buf = net_alloc(net, bytes);
+    dnnl_memory_t zero = pool_mem(net, &a->md, 4);
+    if (!buf || !zero) { seterr(err, errlen, "out of memory (mask)"); return -1; }
+    net->act_bytes += bytes;
+    a->mask = net_mem(net, &mmd, buf);
+    a->mask_mul = mul;
+    dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC_0, a->mem}, {DNNL_ARG_SRC_1, zero}, {DNNL_ARG_DST, a->mask}};
+    add_op(&net->fwd, gt, 3, args);
     return 0;
 }
 
@@ -231,9 +304,12 @@ typedef struct {
     dnnl_memory_desc_t src_md, dst_md;
     dnnl_memory_desc_t diff_src_md;   // = src_md unless the layer was made with free_diff_src
     int wino_fwd, wino_bwd;
+    int binary_add;                   // residual as a binary-add post-op (DNNL_ARG_SRC_1 of post-op 0)
 } conv_t;
 
 // Creates conv forward (+ post-ops: [sum], relu) and backward-data primitives.
+//   forward:       src [N, C, H, W] (src_md), w [O, C, K, K] (folded), b [O] -> dst [N, O, OH, OW]
+//   backward-data: diff_dst [N, O, OH, OW] -> diff_src [N, C, H, W] (same layouts as forward)
 // src_md: fixed layout of the input; dst_md: fixed layout, or NULL for format any.
 static int make_conv_w(rk_net *net, const rk_conv_desc *cd, const float *weight, const float *bias, int N, int H, int W, const dnnl_memory_desc_t *src_md,
                      const dnnl_memory_desc_t *dst_md, int relu, int sum, int try_wino, int need_bwd,
@@ -251,34 +327,49 @@ static int make_conv_w(rk_net *net, const rk_conv_desc *cd, const float *weight,
     if (dst_md) d_md = *dst_md;
     else CHECK(dnnl_memory_desc_init_by_tag(&d_md, 4, dd, dnnl_f32, net->act_tag), name);
 
-    dnnl_primitive_attr_t attr = NULL;
-    dnnl_post_ops_t po = NULL;
-    CHECK(dnnl_primitive_attr_create(&attr), name);
-    CHECK(dnnl_post_ops_create(&po), name);
-    if (sum) CHECK(dnnl_post_ops_append_sum(po, 1.0f), name);
-    if (relu) CHECK(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f), name);
-    CHECK(dnnl_primitive_attr_set_post_ops(attr, po), name);
-    dnnl_post_ops_destroy(po);
-
+    // sum == 2: the residual comes in as a binary-add post-op (src1 = a tensor in dst's layout), so
+    // no copy of it into dst is needed; kept only if oneDNN has a non-ref kernel for it (and
+    // Winograd where Winograd was asked for), else the caller copies and we use the sum post-op.
     int wino = try_wino && cd->kernel == 3 && cd->stride == 1;
+    dnnl_primitive_attr_t attr = NULL;
     dnnl_status_t st = dnnl_unimplemented;
-    if (wino) {
-        dnnl_convolution_desc_t d;
-        st = dnnl_convolution_forward_desc_init(&d, dnnl_forward_training, dnnl_convolution_winograd, src_md, &w_any,
-                                                &b_md, &d_md, strides, pad, pad);
-        if (st == dnnl_success) st = dnnl_primitive_desc_create(&c->fwd_pd, &d, attr, net->engine, NULL);
-        c->wino_fwd = st == dnnl_success;
-    }
-    if (!c->wino_fwd) {
-        dnnl_convolution_desc_t d;
-        CHECK(dnnl_convolution_forward_desc_init(&d, dnnl_forward_training, dnnl_convolution_direct, src_md, &w_any,
-                                                 &b_md, &d_md, strides, pad, pad), name);
-        st = dnnl_primitive_desc_create(&c->fwd_pd, &d, attr, net->engine, NULL);
-        if (st != dnnl_success) {
-            dnnl_primitive_attr_destroy(attr);
-            seterr(err, errlen, "%s: no forward convolution (%s)", name, dnnl_status2str(st));
-            return -1;
+    for (int mode = sum; ; mode = 1) {
+        dnnl_post_ops_t po = NULL;
+        CHECK(dnnl_primitive_attr_create(&attr), name);
+        CHECK(dnnl_post_ops_create(&po), name);
+        if (mode == 1) CHECK(dnnl_post_ops_append_sum(po, 1.0f), name);
+        if (mode == 2) CHECK(dnnl_post_ops_append_binary(po, dnnl_binary_add, &d_md), name);
+        if (relu) CHECK(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f), name);
+        CHECK(dnnl_primitive_attr_set_post_ops(attr, po), name);
+        dnnl_post_ops_destroy(po);
+
+        c->wino_fwd = 0;
+        if (wino) {
+            dnnl_convolution_desc_t d;
+            st = dnnl_convolution_forward_desc_init(&d, dnnl_forward_training, dnnl_convolution_winograd, src_md, &w_any,
+                                                    &b_md, &d_md, strides, pad, pad);
+            if (st == dnnl_success) st = dnnl_primitive_desc_create(&c->fwd_pd, &d, attr, net->engine, NULL);
+            c->wino_fwd = st == dnnl_success;
         }
+        if (!c->wino_fwd) {
+            dnnl_convolution_desc_t d;
+            CHECK(dnnl_convolution_forward_desc_init(&d, dnnl_forward_training, dnnl_convolution_direct, src_md, &w_any,
+                                                     &b_md, &d_md, strides, pad, pad), name);
+            st = dnnl_primitive_desc_create(&c->fwd_pd, &d, attr, net->engine, NULL);
+        }
+        if (mode == 2 && (st != dnnl_success || strncmp(impl_of(c->fwd_pd), "ref", 3) == 0 || (wino && !c->wino_fwd))) {
+            if (st == dnnl_success) dnnl_primitive_desc_destroy(c->fwd_pd);
+            c->fwd_pd = NULL;
+            dnnl_primitive_attr_destroy(attr);
+            continue;   // retry with the sum post-op
+        }
+        c->binary_add = mode == 2;
+        break;
+    }
+    if (st != dnnl_success) {
+        dnnl_primitive_attr_destroy(attr);
+        seterr(err, errlen, "%s: no forward convolution (%s)", name, dnnl_status2str(st));
+        return -1;
     }
     dnnl_primitive_attr_destroy(attr);
     c->src_md = *dnnl_primitive_desc_query_md(c->fwd_pd, dnnl_query_src_md, 0);
@@ -353,8 +444,9 @@ static int make_conv_w(rk_net *net, const rk_conv_desc *cd, const float *weight,
         if (dnnl_memory_desc_equal(bw, fw)) c->w_bwd = c->w_fwd;
         else if (load_weights(net, cd, weight, bw, &c->w_bwd, err, errlen)) return -1;
     }
-    info_add(net, "%s %dx%d/%d %d->%d @%dx%d: fwd %s%s | bwd %s%s\n", name, cd->kernel, cd->kernel, cd->stride,
+    info_add(net, "%s %dx%d/%d %d->%d @%dx%d: fwd %s%s%s | bwd %s%s\n", name, cd->kernel, cd->kernel, cd->stride,
              cd->in_c, cd->out_c, H, W, impl_of(c->fwd_pd), c->wino_fwd ? " (winograd)" : "",
+             c->binary_add ? " +binary add" : (sum ? " +sum" : ""),
              need_bwd ? impl_of(c->bwd_pd) : "-", c->wino_bwd ? " (winograd)" : "");
     return 0;
 }
@@ -409,21 +501,13 @@ static void bwd_conv_op(rk_net *net, conv_t *c, dnnl_memory_t ddst, dnnl_memory_
     add_op(&net->bwd, c->bwd, 3, a);
 }
 
-// Ops appended to a *pending* list (backward ops are built forward and then reversed in groups).
-typedef struct {
-    op_list *groups;   // one op list per layer group, executed in reverse group order
-    int count, cap;
-} group_list;
-
-static op_list *new_group(group_list *g) {
-    g->groups = grow(g->groups, &g->cap, g->count + 1, sizeof(op_list));
-    op_list *l = &g->groups[g->count++];
-    memset(l, 0, sizeof *l);
-    return l;
-}
-
-// In-place ReLU backward: diff[i] = dst[i] > 0 ? diff[i] : 0.
+// In-place ReLU backward: diff[i] = dst[i] > 0 ? diff[i] : 0.   dst, diff: [N, C, h, w] in dst's layout
 static int relu_bwd_op(rk_net *net, op_list *l, const act_t *dst, dnnl_memory_t diff, char *err, size_t errlen) {
+    if (dst->mask) {
+        dnnl_exec_arg_t a[3] = {{DNNL_ARG_SRC_0, diff}, {DNNL_ARG_SRC_1, dst->mask}, {DNNL_ARG_DST, diff}};
+        add_op(l, dst->mask_mul, 3, a);
+        return 0;
+    }
     dnnl_eltwise_desc_t d;
     CHECK(dnnl_eltwise_backward_desc_init(&d, dnnl_eltwise_relu_use_dst_for_bwd, &dst->md, &dst->md, 0.0f, 0.0f),
           "relu backward");
@@ -446,7 +530,7 @@ static int relu_bwd_op(rk_net *net, op_list *l, const act_t *dst, dnnl_memory_t 
     return 0;
 }
 
-// In place: acc += other (same layout md).
+// In place: acc += other.   acc, other: [N, C, h, w], same layout md
 static int add_op_binary(rk_net *net, op_list *l, const dnnl_memory_desc_t *md, dnnl_memory_t acc, dnnl_memory_t other,
                          char *err, size_t errlen) {
     dnnl_binary_desc_t d;
@@ -547,11 +631,9 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
     plan_t plan;
     memset(&plan, 0, sizeof plan);
     plan.N = N;
-    group_list groups;
-    memset(&groups, 0, sizeof groups);
     int nconvs = 1 + 4 * desc->num_blocks;
     conv_t *convs = calloc((size_t)nconvs, sizeof(conv_t));
-    int rc = -1;
+    int rc = -1, mrc = 0;
     if (!convs) { seterr(err, errlen, "out of memory"); return -1; }
     int ci = 0;
 
@@ -559,7 +641,8 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
     // backward ops record *which* scratch buffer (0..3) they use; their memory objects are made at the end.
     typedef struct { int group; int kind; conv_t *conv; act_t act; int s_in, s_out, s_other; dnnl_memory_desc_t md_in, md_out; } bstep;
     // kinds: 0 relu-mask(act, s_in) 1 conv bwd(conv, s_in -> s_out) 2 add(md_in, s_in += s_other)
-    //        3 maxpool bwd(s_in -> s_out) 4 reorder(md_in s_in -> md_out s_out)
+    //        5 end of block: its dx is in s_in (the next group's g)
+    // Scratch indices are logical: 0 = the group's g, 1 and 2 = the two other buffers.
     bstep *steps = NULL;
     int nsteps = 0, capsteps = 0;
 #define STEP(...) do { steps = grow(steps, &capsteps, nsteps + 1, sizeof(bstep)); steps[nsteps++] = (bstep){__VA_ARGS__}; } while (0)
@@ -597,15 +680,18 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
         if (reorder_op(net, &net->fwd, &x_md, x_mem, &stem->src_md, xs.mem, err, errlen)) goto done;
         stem_src = xs.mem;
     }
+    net->masks = desc->relu_masks && !getenv("RSYNTH_RESNET_F32_MASKS") && mask_prims(net, &stem->dst_md, NULL, NULL) == 0;
     act_t s;
-    if (new_act(net, &plan, &stem->dst_md, &s, err, errlen)) goto done;
+    if (net->masks ? pooled_act(net, &plan, &stem->dst_md, 0, &s, err, errlen)
+                   : new_act(net, &plan, &stem->dst_md, &s, err, errlen)) goto done;
     fwd_conv_op(net, stem, stem_src, s.mem);
+    if (net->masks && (mrc = add_mask(net, &s, err, errlen)) != 0) { rc = mrc; goto done; }
+    int in_slot = 0;
     int h = (desc->in_h + 2 * desc->stem.pad - desc->stem.kernel) / desc->stem.stride + 1;
     int w = (desc->in_w + 2 * desc->stem.pad - desc->stem.kernel) / desc->stem.stride + 1;
     act_t cur = s;
     dnnl_primitive_t pool_bwd = NULL;
     dnnl_memory_t pool_ws = NULL;
-    int stem_group = -1;
     if (desc->stem_maxpool) {
         int ph = (h + 2 - 3) / 2 + 1, pw = (w + 2 - 3) / 2 + 1;
         dnnl_dims_t pd_dims = {N, desc->stem.out_c, ph, pw};
@@ -621,7 +707,11 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
         act_t p;
         const dnnl_memory_desc_t *pmd = dnnl_primitive_desc_query_md(fpd, dnnl_query_dst_md, 0);
         const dnnl_memory_desc_t *wmd = dnnl_primitive_desc_query_md(fpd, dnnl_query_workspace_md, 0);
-        if (new_act(net, &plan, pmd, &p, err, errlen)) { dnnl_primitive_desc_destroy(fpd); goto done; }
+        if (net->masks ? pooled_act(net, &plan, pmd, 1, &p, err, errlen) : new_act(net, &plan, pmd, &p, err, errlen)) {
+            dnnl_primitive_desc_destroy(fpd);
+            goto done;
+        }
+        in_slot = 1;
         void *wsb = net_alloc(net, dnnl_memory_desc_get_size(wmd));
         pool_ws = net_mem(net, wmd, wsb);
         dnnl_primitive_t pf = NULL;
@@ -644,7 +734,6 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
     }
     act_t stem_out = s;
     act_t pool_out = cur;
-    stem_group = 0;   // group 0: the stem (executed last in backward)
 
     // ---- blocks ----
     for (int b = 0; b < desc->num_blocks; b++) {
@@ -656,15 +745,19 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
         int oh = (h - 1) / stride + 1, ow = (w - 1) / stride + 1;
         conv_t *ds = NULL;
         act_t out;
+        // masks mode: in, out, t1, t2 in four distinct pool slots
+        int slots[3];
+        for (int k = 0, j = 0; k < 3; j++) if (j != in_slot) slots[k++] = j;
         if (bd->has_downsample) {
             ds = &convs[ci++];
             snprintf(name, sizeof name, "block%d.downsample", b);
             if (make_conv(net, &bd->downsample, N, h, w, &in.md, NULL, 0, 0, 0, 1, 0, name, ds, err, errlen)) goto done;
-            if (new_act(net, &plan, &ds->dst_md, &out, err, errlen)) goto done;
+            if (net->masks ? pooled_act(net, &plan, &ds->dst_md, slots[0], &out, err, errlen)
+                           : new_act(net, &plan, &ds->dst_md, &out, err, errlen)) goto done;
             fwd_conv_op(net, ds, in.mem, out.mem);
         } else {
-            if (new_act(net, &plan, &in.md, &out, err, errlen)) goto done;
-            if (reorder_op(net, &net->fwd, &in.md, in.mem, &in.md, out.mem, err, errlen)) goto done;
+            if (net->masks ? pooled_act(net, &plan, &in.md, slots[0], &out, err, errlen)
+                           : new_act(net, &plan, &in.md, &out, err, errlen)) goto done;
         }
         act_t t[2];
         act_t src = in;
@@ -674,19 +767,31 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
             cs[i] = &convs[ci++];
             snprintf(name, sizeof name, "block%d.conv%d", b, i + 1);
             int last = i == nc - 1;
-            if (make_conv(net, &bd->conv[i], N, ch, cw, &src.md, last ? &out.md : NULL, 1, last, desc->use_winograd, 1,
+            int resid = last ? (ds || getenv("RSYNTH_RESNET_NO_BINARY") ? 1 : 2) : 0;
+            if (make_conv(net, &bd->conv[i], N, ch, cw, &src.md, last ? &out.md : NULL, 1, resid, desc->use_winograd, 1,
                           0, name, cs[i], err, errlen)) goto done;
             ch = (ch + 2 * bd->conv[i].pad - bd->conv[i].kernel) / bd->conv[i].stride + 1;
             cw = (cw + 2 * bd->conv[i].pad - bd->conv[i].kernel) / bd->conv[i].stride + 1;
-            if (last) {
+            if (last && cs[i]->binary_add) {
+                // out = relu(conv(src) + b + in): the identity as the post-op's second input
+                dnnl_exec_arg_t a[5] = {{DNNL_ARG_SRC, src.mem}, {DNNL_ARG_WEIGHTS, cs[i]->w_fwd},
+                                        {DNNL_ARG_BIAS, cs[i]->bias}, {DNNL_ARG_DST, out.mem},
+                                        {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, in.mem}};
+                add_op(&net->fwd, cs[i]->fwd, 5, a);
+            } else if (last) {
+                // out already holds the downsample output, or gets a copy of the identity now
+                if (!ds && reorder_op(net, &net->fwd, &in.md, in.mem, &in.md, out.mem, err, errlen)) goto done;
                 fwd_conv_op(net, cs[i], src.mem, out.mem);
             } else {
-                if (new_act(net, &plan, &cs[i]->dst_md, &t[i], err, errlen)) goto done;
+                if (net->masks ? pooled_act(net, &plan, &cs[i]->dst_md, slots[1 + i], &t[i], err, errlen)
+                               : new_act(net, &plan, &cs[i]->dst_md, &t[i], err, errlen)) goto done;
                 fwd_conv_op(net, cs[i], src.mem, t[i].mem);
+                if (net->masks && (mrc = add_mask(net, &t[i], err, errlen)) != 0) { rc = mrc; goto done; }
                 src = t[i];
             }
         }
         if (ch != oh || cw != ow) { seterr(err, errlen, "block %d: unexpected output size", b); goto done; }
+        if (net->masks && (mrc = add_mask(net, &out, err, errlen)) != 0) { rc = mrc; goto done; }
         // Backward of this block (group b+1), scratch roles: g = 0, then alternate between 1 and 2.
         int gi = b + 1;
         // g (s0) *= out > 0
@@ -711,9 +816,9 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
         // record the block's result buffer; the previous group reads it (see below).
         STEP(gi, 5, NULL, in, dxs, 0, 0, in.md, in.md);
         cur = out;
+        in_slot = slots[0];
         h = oh; w = ow;
     }
-    (void)stem_group;
 
     // ---- head ----
     net->F = (int)cur.md.dims[1];
@@ -733,6 +838,22 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
             plan.scratch[i] = net_alloc(net, plan.max_bytes);
             net->scratch_bytes += plan.max_bytes;
             if (!plan.scratch[i]) { seterr(err, errlen, "out of memory (scratch)"); goto done; }
+        }
+        if (net->masks) {
+            // forward pool: slots 0..2 share the backward scratch (forward activations are dead by
+            // then; backward reads only the masks and the max-pool workspace), slot 3 is its own,
+            // slot 4 the zeros (never written, so never resident)
+            float *slot3 = net_alloc(net, plan.max_bytes), *zeros = net_alloc(net, plan.max_bytes);
+            if (!slot3 || !zeros) { seterr(err, errlen, "out of memory (activation pool)"); goto done; }
+            net->scratch_bytes += plan.max_bytes;
+            net->bytes -= (plan.max_bytes + 4095) / 4096 * 4096;   // the zeros: address space only
+            for (int i = 0; i < net->npool; i++) {
+                int sl = net->pool_slots[i];
+                void *ptr = sl < 3 ? (void *)plan.scratch[sl] : sl == 3 ? (void *)slot3 : (void *)zeros;
+                if (dnnl_memory_set_data_handle(net->pool_mems[i], ptr) != dnnl_success) {
+                    seterr(err, errlen, "activation pool handle"); goto done;
+                }
+            }
         }
         // Backward, in execution order. The buffer holding "g" of the group being processed:
         int g_buf = 0;
@@ -788,6 +909,7 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
             if (reorder_op(net, &net->bwd, &stem->diff_src_md, t, &x_md, dx_mem, err, errlen)) goto done;
         }
     }
+    info_add(net, "relu masks: %s\n", net->masks ? "u8 (activations in 4 rotating buffers)" : "f32 activations kept");
     info_add(net, "memory: weights %.1f MB, kept activations %.1f MB, backward scratch %.1f MB, total %.1f MB\n",
              net->weight_bytes / 1048576.0, net->act_bytes / 1048576.0, net->scratch_bytes / 1048576.0,
              net->bytes / 1048576.0);
@@ -796,7 +918,6 @@ done:
     for (int i = 0; i < ci; i++) free_conv_pds(&convs[i]);
     free(convs);
     free(steps);
-    free(groups.groups);
     return rc;
 }
 
@@ -806,6 +927,7 @@ void rk_net_destroy(rk_net *net) {
     for (int i = 0; i < net->nmems; i++) dnnl_memory_destroy(net->mems[i]);
     for (int i = 0; i < net->nbufs; i++) munmap(net->bufs[i], net->sizes[i]);
     free(net->prims); free(net->mems); free(net->bufs); free(net->sizes);
+    free(net->pool_mems); free(net->pool_slots);
     free(net->fwd.items); free(net->bwd.items);
     free(net->mean); free(net->std); free(net->fc_w); free(net->fc_b);
     free(net->info);
@@ -826,7 +948,15 @@ rk_net *rk_net_create(const rk_net_desc *desc, char *err, size_t errlen) {
     net->std = malloc(sizeof(float) * (size_t)net->C);
     memcpy(net->mean, desc->mean, sizeof(float) * (size_t)net->C);
     memcpy(net->std, desc->std, sizeof(float) * (size_t)net->C);
-    if (build(net, desc, err, errlen)) { rk_net_destroy(net); return NULL; }
+    int rc = build(net, desc, err, errlen);
+    if (rc == -2) {
+        // Some activation layout has no jit kernel for the u8 ReLU mask: start again keeping f32.
+        rk_net_destroy(net);
+        rk_net_desc d2 = *desc;
+        d2.relu_masks = 0;
+        return rk_net_create(&d2, err, errlen);
+    }
+    if (rc) { rk_net_destroy(net); return NULL; }
     size_t fcn = (size_t)net->K * net->F;
     net->fc_w = malloc(sizeof(float) * fcn);
     net->fc_b = malloc(sizeof(float) * (size_t)net->K);
@@ -836,12 +966,19 @@ rk_net *rk_net_create(const rk_net_desc *desc, char *err, size_t errlen) {
     return net;
 }
 
+#include <time.h>
+static double now_ms(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1e3 + t.tv_nsec / 1e6; }
 static int run(rk_net *net, op_list *l, char *err, size_t errlen) {
+    int prof = getenv("RSYNTH_RESNET_PROFILE") != NULL;
+    double t0 = prof ? now_ms() : 0, tsum = 0;
     for (int i = 0; i < l->count; i++) {
         op_t *o = &l->items[i];
+        double a = prof ? now_ms() : 0;
         dnnl_status_t st = dnnl_primitive_execute(o->prim, net->stream, o->nargs, o->args);
+        if (prof) tsum += now_ms() - a;
         if (st != dnnl_success) { seterr(err, errlen, "op %d: %s", i, dnnl_status2str(st)); return -1; }
     }
+    if (prof) fprintf(stderr, "run: %d ops %.1f ms (execute calls %.1f ms)\n", l->count, now_ms() - t0, tsum);
     dnnl_status_t st = dnnl_stream_wait(net->stream);
     if (st != dnnl_success) { seterr(err, errlen, "stream: %s", dnnl_status2str(st)); return -1; }
     return 0;

@@ -84,6 +84,9 @@ final class ResNetEngineTests: XCTestCase {
                              winograd: winograd)
         let logits = try net.forward(f.tensor("input"))
         let dx = try net.inputGradient(f.tensor("dlogits"))
+        if backend == .onednn {
+            print("\(f.name): " + net.implementationInfo.split(separator: "\n").filter { $0.hasPrefix("relu masks") }.joined())
+        }
         if winograd {
             let layers = net.implementationInfo.split(separator: "\n").filter { $0.contains("(winograd)") }
             print("\(f.name): \(layers.count) layer(s) on Winograd")
@@ -177,6 +180,11 @@ final class ResNetEngineTests: XCTestCase {
         let a = try net.forward(x); let ga = try net.inputGradient(dl)
         let b = try net.forward(x); let gb = try net.inputGradient(dl)
         XCTAssertEqual(a, b); XCTAssertEqual(ga, gb)
+        // A second VJP of the same forward (backward keeps only masks and the pool workspace).
+        XCTAssertEqual(try net.inputGradient(dl), gb)
+        var dl2 = dl; dl2.data = dl.data.map { -2 * $0 }
+        let g2 = try net.inputGradient(dl2)
+        XCTAssertLessThan(relL2(g2.data, gb.data.map { -2 * $0 }), 1e-6)
         // Batch 1 (a new net for that size) agrees with the batch-3 result's first example.
         let one = try net.forward(x.example(0)); let g1 = try net.inputGradient(dl.example(0))
         XCTAssertLessThan(relMaxDiff(one.data, a.example(0).data), 1e-5)
@@ -272,8 +280,45 @@ final class ResNetEngineTests: XCTestCase {
             let lf = try fast.forward(x), gf = try fast.inputGradient(dl)
             let lr = try ref.forward(x), gr = try ref.inputGradient(dl)
             XCTAssertTrue(fast.implementationInfo.contains("space-to-depth"), fast.implementationInfo)
+            XCTAssertTrue(fast.implementationInfo.contains("relu masks: u8"), fast.implementationInfo)
             let el = relMaxDiff(lf.data, lr.data), eg = relL2(gf.data, gr.data)
             print("space-to-depth stem \(size)x\(size) width \(width): logits \(el), dx \(eg)")
+            XCTAssertLessThan(el, 1e-4); XCTAssertLessThan(eg, 1e-4)
+        }
+    }
+
+    func testLoadConvenience() throws {
+        let f = try Fixture.load("bottleneck_imagenet")
+        let madry = try ResNet.load(Fixture.dir.appendingPathComponent("bottleneck_imagenet_madry.pt").path, inputSize: 40)
+        XCTAssertEqual(madry.mean, f.mean)
+        XCTAssertLessThan(relMaxDiff(try madry.forward(f.tensor("input")).data, f.array("logits").values), 1e-3)
+        let tv = try ResNet.load(Fixture.dir.appendingPathComponent("bottleneck_imagenet.safetensors").path, inputSize: 40)
+        XCTAssertEqual(tv.mean, ResNet.imageNetMean)
+        XCTAssertThrowsError(try ResNet.load("/nonexistent.pth"))
+    }
+
+    /// Shapes the fixtures do not cover: one input channel, a single stage, bottleneck with the
+    /// CIFAR stem; oneDNN against the reference.
+    func testOtherShapesAgainstReference() throws {
+        let cases: [(String, [Int], [Int], String, Int, Int)] = [
+            ("basic", [1, 2], [16, 24], "imagenet", 1, 21), ("bottleneck", [2], [16], "cifar", 1, 12),
+            ("basic", [1], [32], "cifar", 3, 9),
+        ]
+        for (block, blocks, widths, stem, channels, size) in cases {
+            let w = try ResNetWeights.random(block: block, blocksPerStage: blocks, widths: widths, stem: stem,
+                                             inputChannels: channels, numClasses: 6, seed: 21)
+            XCTAssertEqual(w.architecture.inputChannels, channels)
+            let mean = [Float](repeating: 0.45, count: channels), std = [Float](repeating: 0.22, count: channels)
+            let fast = try ResNet(weights: w, mean: mean, std: std, inputSize: size)
+            let ref = try ResNet(weights: w, mean: mean, std: std, inputSize: size, backend: .reference)
+            var rng = RandomStream(seed: 17)
+            let x = Tensor(shape: [3, channels, size, size],
+                           data: (0..<(3 * channels * size * size)).map { _ in rng.nextUniformFloat() })
+            let dl = Tensor(shape: [3, 6], data: (0..<18).map { _ in rng.nextUniformFloat() - 0.5 })
+            let lf = try fast.forward(x), gf = try fast.inputGradient(dl)
+            let lr = try ref.forward(x), gr = try ref.inputGradient(dl)
+            let el = relMaxDiff(lf.data, lr.data), eg = relL2(gf.data, gr.data)
+            print("shape \(w.architecture) @\(size): logits \(el), dx \(eg)")
             XCTAssertLessThan(el, 1e-4); XCTAssertLessThan(eg, 1e-4)
         }
     }

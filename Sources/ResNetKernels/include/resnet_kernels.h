@@ -76,6 +76,7 @@ typedef struct {
     const float *fc_bias;        // [num_classes]
     int use_winograd;            // 1: try dnnl_convolution_winograd for 3x3 stride-1 convs
     int layout;                  // activations: 0 oneDNN's choice (format_tag_any: nChw16c here), 1 nhwc
+    int relu_masks;              // 1: keep u8 ReLU masks instead of the f32 activations (less memory)
 } rk_net_desc;
 
 typedef struct rk_net rk_net;
