@@ -276,7 +276,7 @@ extension ResNet {
     public static func load(_ path: String, inputSize: Int = 224, mean: [Float]? = nil, std: [Float]? = nil,
                             layout: ResNetLayout? = nil, backend: Backend = .onednn) throws -> ResNet
     {
-        let w = try ResNetWeights.from(Checkpoint.load(path), layout: layout)
+        let w = try ResNetFile.weights(path, layout: layout)
         let fallback: (mean: [Float], std: [Float])? = w.architecture.inputChannels == 3 ? (imageNetMean, imageNetStd) : nil
         guard let m = mean ?? w.normalizer?.mean ?? fallback?.mean, let s = std ?? w.normalizer?.std ?? fallback?.std else {
             throw ResNetError("\(path): \(w.architecture.inputChannels) input channels and no normaliser: pass mean and std")
