@@ -6,7 +6,7 @@ import RobustSynthPluginSDK
 /// trained on scikit-learn's handwritten digits, one normally and one adversarially. Runs on the
 /// same engine as ResNet-50. The normalisation comes from the checkpoint (MadryLab layout) or
 /// from the JSON beside it (`<name>.json`: mean, std, input, classes), as train.py writes it.
-final class DigitsResNetClassifier: Classifier, PluginFactory {
+final class DigitsResNetClassifier: ForwardingClassifier, PluginFactory {
     static let info = PluginInfo(
         name: "digits-resnet", kind: .classifier, version: "1.0.0",
         summary: "The shipped 16x16 digit ResNets (robust or standard), or any small ResNet with a JSON beside it",
@@ -16,7 +16,7 @@ final class DigitsResNetClassifier: Classifier, PluginFactory {
                           doc: "onednn: the fast CPU engine; reference: plain loops (slow, for checking)"),
         ])
 
-    let net: ResNet
+    let base: Classifier
     let names: [String]
 
     init(parameters: ParameterValues) throws {
@@ -39,14 +39,10 @@ final class DigitsResNetClassifier: Classifier, PluginFactory {
         guard names.count == w.architecture.numClasses else {
             throw PluginError("\(metaPath) names \(names.count) classes, the network has \(w.architecture.numClasses)")
         }
-        net = try ResNet(weights: w, mean: mean, std: std, inputSize: size, backend: ResNetFile.backend(parameters.string("backend")))
+        base = try ResNet(weights: w, mean: mean, std: std, inputSize: size, backend: ResNetFile.backend(parameters.string("backend")))
     }
 
-    var inputShape: ImageShape { net.inputShape }
-    var numClasses: Int { net.numClasses }
     func className(_ index: Int) -> String? { index >= 0 && index < names.count ? names[index] : nil }
-    func forward(_ x: Tensor) throws -> Tensor { try net.forward(x) }
-    func inputGradient(_ dlogits: Tensor) throws -> Tensor { try net.inputGradient(dlogits) }
 }
 
 @_cdecl("synth_plugin_entry")

@@ -3,7 +3,7 @@ import RobustSynthPluginSDK
 
 /// A standard ResNet from torchvision weights (such as resnet50-11ad3fa6.pth), with ImageNet's
 /// normalisation unless told otherwise.
-final class ResNet50Classifier: Classifier, PluginFactory {
+final class ResNet50Classifier: ForwardingClassifier, PluginFactory {
     static let info = PluginInfo(
         name: "resnet50", kind: .classifier, version: "1.0.0",
         summary: "Standard ResNet (50 or any depth) from torchvision weights (.pth or .safetensors)",
@@ -18,20 +18,14 @@ final class ResNet50Classifier: Classifier, PluginFactory {
                           doc: "onednn: the fast CPU engine; reference: plain loops (slow, for checking)"),
         ])
 
-    let net: ResNet
+    let base: Classifier
 
     init(parameters: ParameterValues) throws {
         let w = try ResNetFile.weights(parameters.string("weights"))
-        net = try ResNet(weights: w, mean: parameters.doubles("mean").map(Float.init),
+        base = try ResNet(weights: w, mean: parameters.doubles("mean").map(Float.init),
                          std: parameters.doubles("std").map(Float.init), inputSize: parameters.int("input_size"),
                          backend: ResNetFile.backend(parameters.string("backend")))
     }
-
-    var inputShape: ImageShape { net.inputShape }
-    var numClasses: Int { net.numClasses }
-    func className(_ index: Int) -> String? { nil }
-    func forward(_ x: Tensor) throws -> Tensor { try net.forward(x) }
-    func inputGradient(_ dlogits: Tensor) throws -> Tensor { try net.inputGradient(dlogits) }
 }
 
 @_cdecl("synth_plugin_entry")

@@ -3,7 +3,7 @@ import RobustSynthPluginSDK
 
 /// An adversarially robust ResNet from a MadryLab `robustness` checkpoint (such as
 /// imagenet_l2_3_0.pt), normalising inputs with the checkpoint's own stored normaliser.
-final class RobustResNet50Classifier: Classifier, PluginFactory {
+final class RobustResNet50Classifier: ForwardingClassifier, PluginFactory {
     static let info = PluginInfo(
         name: "robust-resnet50", kind: .classifier, version: "1.0.0",
         summary: "Robust ResNet (50 or any depth) from a MadryLab robustness checkpoint, with its stored normaliser",
@@ -14,7 +14,7 @@ final class RobustResNet50Classifier: Classifier, PluginFactory {
                           doc: "onednn: the fast CPU engine; reference: plain loops (slow, for checking)"),
         ])
 
-    let net: ResNet
+    let base: Classifier
 
     init(parameters: ParameterValues) throws {
         let path = parameters.string("weights")
@@ -22,15 +22,9 @@ final class RobustResNet50Classifier: Classifier, PluginFactory {
         guard let n = w.normalizer else {
             throw PluginError("\(path) is a \(w.layout.rawValue)-layout state dict without module.normalizer.new_mean/new_std, not a MadryLab robustness checkpoint: for torchvision weights use the resnet50 plugin")
         }
-        net = try ResNet(weights: w, mean: n.mean, std: n.std, inputSize: parameters.int("input_size"),
+        base = try ResNet(weights: w, mean: n.mean, std: n.std, inputSize: parameters.int("input_size"),
                          backend: ResNetFile.backend(parameters.string("backend")))
     }
-
-    var inputShape: ImageShape { net.inputShape }
-    var numClasses: Int { net.numClasses }
-    func className(_ index: Int) -> String? { nil }
-    func forward(_ x: Tensor) throws -> Tensor { try net.forward(x) }
-    func inputGradient(_ dlogits: Tensor) throws -> Tensor { try net.inputGradient(dlogits) }
 }
 
 @_cdecl("synth_plugin_entry")

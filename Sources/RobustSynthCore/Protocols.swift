@@ -155,3 +155,17 @@ public struct PluginError: Error, CustomStringConvertible, Sendable {
     public init(_ message: String) { self.message = message }
     public var description: String { message }
 }
+
+/// A classifier that only loads and configures another one (the ResNet plugins): everything is
+/// passed to `base`; `className` may still be given.
+public protocol ForwardingClassifier: Classifier {
+    var base: Classifier { get }
+}
+
+extension ForwardingClassifier {
+    public var inputShape: ImageShape { base.inputShape }
+    public var numClasses: Int { base.numClasses }
+    public func className(_ index: Int) -> String? { base.className(index) }
+    public func forward(_ x: Tensor) throws -> Tensor { try base.forward(x) }
+    public func inputGradient(_ dlogits: Tensor) throws -> Tensor { try base.inputGradient(dlogits) }
+}
