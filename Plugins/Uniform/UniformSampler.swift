@@ -11,12 +11,16 @@ final class UniformSampler: SeedSampler, PluginFactory {
         parameters: [
             ParameterDecl("resolution", .int, default: .int(0), minimum: 0, maximum: 4096,
                           doc: "Draw the noise at this square resolution and up-sample (nearest); 0: the classifier's input size"),
+            ParameterDecl("grey", .bool, default: .bool(false),
+                          doc: "One value per pixel, the same in every channel (grey noise, for grey images such as digits)"),
         ])
 
     let resolution: Int
+    let grey: Bool
 
     init(parameters: ParameterValues) throws {
         resolution = parameters.int("resolution")
+        grey = parameters.bool("grey")
     }
 
     var itemCount: Int? { nil }
@@ -27,7 +31,12 @@ final class UniformSampler: SeedSampler, PluginFactory {
         noise.reserveCapacity(request.count * shape.channels * h * w)
         for seed in request.seeds {
             var rng = RandomStream(seed: seed)
-            for _ in 0..<(shape.channels * h * w) { noise.append(rng.nextUniformFloat()) }
+            if grey {
+                let plane = (0..<(h * w)).map { _ in rng.nextUniformFloat() }
+                for _ in 0..<shape.channels { noise.append(contentsOf: plane) }
+            } else {
+                for _ in 0..<(shape.channels * h * w) { noise.append(rng.nextUniformFloat()) }
+            }
         }
         let small = Tensor(shape: [request.count, shape.channels, h, w], data: noise)
         return (Resample.nearest(small, height: shape.height, width: shape.width), nil)
