@@ -15,7 +15,6 @@ import sys
 import time
 from collections import OrderedDict
 
-import dill
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -38,14 +37,13 @@ def augment(x, gen, max_shift):
     """Random integer translation by up to max_shift pixels (zero fill), per example."""
     if max_shift == 0:
         return x
-    n = x.shape[0]
-    s = torch.randint(-max_shift, max_shift + 1, (n, 2), generator=gen)
+    n, _, H, W = x.shape
+    s = torch.randint(-max_shift, max_shift + 1, (n, 2), generator=gen).to(x.device)
     p = max_shift
     xp = F.pad(x, (p, p, p, p))
-    out = torch.empty_like(x)
-    for i in range(n):
-        dy, dx = int(s[i, 0]) + p, int(s[i, 1]) + p
-        out[i] = xp[i, :, dy:dy + x.shape[2], dx:dx + x.shape[3]]
+    iy = (s[:, 0] + p).view(n, 1, 1) + torch.arange(H, device=x.device).view(1, H, 1)
+    ix = (s[:, 1] + p).view(n, 1, 1) + torch.arange(W, device=x.device).view(1, 1, W)
+    out = xp[torch.arange(n, device=x.device).view(n, 1, 1), :, iy, ix].permute(0, 3, 1, 2)
     return out
 
 
@@ -165,6 +163,7 @@ def main():
         sd = OrderedDict(("module." + k, v) for k, v in am.state_dict().items())
         ck = {"model": sd, "optimizer": opt.state_dict(), "schedule": None, "epoch": args.epochs}
         path = os.path.join(args.out, "digits-robust.pt")
+        import dill
         legacy_save(ck, path, dill)
         json.dump(dict(meta, kind="robust", adversarial_training=dict(
             norm="L2", eps=args.eps, steps=args.attack_steps,
