@@ -70,6 +70,8 @@ def train(name, model, xtr, ytr, xte, yte, args, adv):
         for b in range(steps_per_epoch):
             idx = perm[b * args.batch:(b + 1) * args.batch]
             xb, yb = augment(xtr[idx], gen, args.shift), ytr[idx]
+            if args.noise > 0:  # Gaussian noise augmentation (covers off-data-subspace directions)
+                xb = torch.clamp(xb + args.noise * torch.randn(xb.shape, generator=gen).to(xb.device), 0, 1)
             if adv:
                 model.eval()
                 xb, _, _ = l2_pgd(model, xb, yb, args.eps, alpha, args.attack_steps,
@@ -104,7 +106,8 @@ def main():
     ap.add_argument("--lr", type=float, default=0.1)
     ap.add_argument("--wd", type=float, default=5e-4)
     ap.add_argument("--shift", type=int, default=1, help="max random translation (pixels)")
-    ap.add_argument("--eps", type=float, default=1.0, help="L2 radius of the training attack")
+    ap.add_argument("--noise", type=float, default=0.0, help="std of Gaussian input noise (train)")
+    ap.add_argument("--eps", type=float, default=2.0, help="L2 radius of the training attack")
     ap.add_argument("--attack-steps", type=int, default=7)
     ap.add_argument("--attack-lr-factor", type=float, default=2.5, help="alpha = factor*eps/steps")
     ap.add_argument("--widths", type=str, default="16,32,64")
