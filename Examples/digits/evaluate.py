@@ -121,10 +121,10 @@ def grid(columns, path, gap=2, scale=2):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=200, help="samples per experiment")
-    ap.add_argument("--tr-eps", type=float, default=3.0)
-    ap.add_argument("--tr-steps", type=int, default=60)
+    ap.add_argument("--tr-eps", type=float, default=10.0)
+    ap.add_argument("--tr-steps", type=int, default=100)
     ap.add_argument("--tr-alpha", type=float, default=0.25)
-    ap.add_argument("--gen-eps", type=float, default=12.0)
+    ap.add_argument("--gen-eps", type=float, default=16.0)
     ap.add_argument("--gen-steps", type=int, default=60)
     ap.add_argument("--gen-alpha", type=float, default=1.0)
     ap.add_argument("--seed-kind", choices=["grey", "rgb"], default="grey",

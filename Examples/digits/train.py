@@ -70,7 +70,7 @@ def train(name, model, xtr, ytr, xte, yte, args, adv):
         for b in range(steps_per_epoch):
             idx = perm[b * args.batch:(b + 1) * args.batch]
             xb, yb = augment(xtr[idx], gen, args.shift), ytr[idx]
-            if args.noise > 0:  # Gaussian noise augmentation (covers off-data-subspace directions)
+            if adv and args.noise > 0:  # robust model only: Gaussian noise augmentation
                 xb = torch.clamp(xb + args.noise * torch.randn(xb.shape, generator=gen).to(xb.device), 0, 1)
             if adv:
                 model.eval()
@@ -106,7 +106,7 @@ def main():
     ap.add_argument("--lr", type=float, default=0.1)
     ap.add_argument("--wd", type=float, default=5e-4)
     ap.add_argument("--shift", type=int, default=1, help="max random translation (pixels)")
-    ap.add_argument("--noise", type=float, default=0.0, help="std of Gaussian input noise (train)")
+    ap.add_argument("--noise", type=float, default=0.15, help="std of Gaussian input noise added before the attack (robust model only)")
     ap.add_argument("--eps", type=float, default=2.0, help="L2 radius of the training attack")
     ap.add_argument("--attack-steps", type=int, default=7)
     ap.add_argument("--attack-lr-factor", type=float, default=2.5, help="alpha = factor*eps/steps")
@@ -170,7 +170,8 @@ def main():
         legacy_save(ck, path, dill)
         json.dump(dict(meta, kind="robust", adversarial_training=dict(
             norm="L2", eps=args.eps, steps=args.attack_steps,
-            step_size=args.attack_lr_factor * args.eps / args.attack_steps),
+            step_size=args.attack_lr_factor * args.eps / args.attack_steps,
+            gaussian_noise_augmentation_std=args.noise, epochs=args.epochs),
             test_accuracy=round(acc, 4), test_accuracy_l2_pgd=round(racc, 4),
             test_accuracy_l2_pgd_20steps=round(racc20, 4)),
             open(os.path.join(args.out, "digits-robust.json"), "w"), indent=1)
