@@ -98,7 +98,11 @@ public final class PipelineRunner {
                                    stepSize: spec.optimizer.stepSize ?? task.defaultStepSize,
                                    useBest: spec.optimizer.useBest)
         let groupCount = (items.map(\.group).max() ?? -1) + 1
-        let groupNames = (0..<groupCount).map { g in items.first { $0.group == g }.map { labels.name($0.target) } ?? "group \(g)" }
+        // A group is named after its class when all its samples share one (generation rows).
+        let groupNames = (0..<groupCount).map { g -> String in
+            let targets = Set(items.filter { $0.group == g }.map(\.target))
+            return targets.count == 1 ? labels.name(targets.first!) : "all samples"
+        }
         let plan = RunPlan(
             spec_fingerprint: fingerprint, total_samples: items.count,
             layout: sampler.itemCount == nil ? "grid" : "rows", group_names: groupNames,
