@@ -34,7 +34,8 @@ public final class Progress {
             let width = 30
             let filled = total > 0 ? min(width, Int(Double(width) * progress / Double(total))) : width
             let bar = String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled)
-            FileHandle.standardError.write("\r\(label) [\(bar)] \(done)/\(total)\(lossText)  ETA \(Progress.clock(eta))   ".data(using: .utf8)!)
+            // \u{1B}[K clears what a longer previous line left behind.
+            FileHandle.standardError.write("\r\(label) [\(bar)] \(done)/\(total)\(lossText)  ETA \(Progress.clock(eta))\u{1B}[K".data(using: .utf8)!)
         } else {
             guard force || now.timeIntervalSince(lastLine) > 10 else { return }
             lastLine = now
