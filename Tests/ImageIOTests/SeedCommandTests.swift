@@ -19,7 +19,9 @@ final class SeedCommandTests: XCTestCase {
     struct Output { var status: Int32; var stdout: String; var stderr: String }
 
     func rsynth(_ args: [String]) throws -> Output {
-        guard let products = Self.products else { throw XCTSkip("rsynth is not built next to the tests (swift build --build-tests)") }
+        guard let products = Self.products else {
+            throw ImageError("rsynth is not built next to the tests: run `swift build --build-tests` first")
+        }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: products + "/rsynth")
         p.arguments = args
