@@ -193,61 +193,6 @@ extension ResNet {
         guard let (block, blocks) = table[depth] else { throw ResNetError("no torchvision ResNet of depth \(depth)") }
         return try ResNetWeights.random(block: block, blocksPerStage: blocks, numClasses: numClasses, seed: seed)
     }
-
-    /// Times `steps` PGD-style steps (forward + input gradient) at batch size `batch` on random
-    /// inputs after one warm-up step. Returns the median milliseconds per image-step and the
-    /// process's peak resident memory (VmHWM, MB) measured from a reset before the warm-up.
-    public func benchmarkStep(batch: Int, steps: Int) throws -> (msPerImageStep: Double, peakRSSMB: Double) {
-        let r = try benchmark(batch: batch, steps: steps)
-        return (r.msPerImageStep, r.peakRSSMB)
-    }
-
-    /// The same as benchmarkStep, plus the process CPU time per image-step (all threads): on a
-    /// shared machine, wall time depends on the other load, CPU time much less.
-    public func benchmark(batch: Int, steps: Int) throws -> ResNetBenchmark {
-        var rng = RandomStream(seed: 7)
-        let s = inputShape
-        let x = Tensor(shape: [batch, s.channels, s.height, s.width],
-                       data: (0..<(batch * s.count)).map { _ in rng.nextUniformFloat() })
-        var dl = Tensor(zeros: [batch, numClasses])
-        for i in 0..<dl.count { dl.data[i] = (rng.nextUniformFloat() - 0.5) * 0.01 }
-        _ = rk_reset_peak_rss()
-        _ = try forward(x); _ = try inputGradient(dl)      // warm-up: primitives, weights, buffers
-        var wall = [Double](), cpu = [Double]()
-        func cpuNow() -> Double {
-            var t = timespec()
-            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
-            return Double(t.tv_sec) * 1e3 + Double(t.tv_nsec) / 1e6
-        }
-        for _ in 0..<max(steps, 1) {
-            let t0 = DispatchTime.now().uptimeNanoseconds, c0 = cpuNow()
-            _ = try forward(x)
-            _ = try inputGradient(dl)
-            cpu.append(cpuNow() - c0)
-            wall.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
-        }
-        wall.sort(); cpu.sort()
-        return ResNetBenchmark(batch: batch, steps: steps, msPerImageStep: wall[wall.count / 2] / Double(batch),
-                               bestMsPerImageStep: wall[0] / Double(batch),
-                               cpuMsPerImageStep: cpu[cpu.count / 2] / Double(batch),
-                               peakRSSMB: Double(rk_peak_rss_bytes()) / 1_048_576,
-                               engineMB: Double(engineBytes) / 1_048_576)
-    }
-}
-
-/// One benchmark measurement (ResNet.benchmark).
-public struct ResNetBenchmark: Sendable, CustomStringConvertible {
-    public let batch: Int, steps: Int
-    /// Median wall-clock milliseconds per image-step (forward + input gradient), and the best one.
-    public let msPerImageStep: Double, bestMsPerImageStep: Double
-    /// Median process CPU milliseconds (all threads) per image-step.
-    public let cpuMsPerImageStep: Double
-    /// Peak resident set size of the process since the benchmark started (MB), and what the engine holds.
-    public let peakRSSMB: Double, engineMB: Double
-    public var description: String {
-        String(format: "batch %d: %.1f ms per image-step (best %.1f, CPU %.1f ms), peak RSS %.0f MB (engine %.0f MB)",
-               batch, msPerImageStep, bestMsPerImageStep, cpuMsPerImageStep, peakRSSMB, engineMB)
-    }
 }
 
 /// Calls body with base pointers of all arrays, each pinned by a nested withUnsafeBufferPointer.

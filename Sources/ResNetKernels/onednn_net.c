@@ -1059,20 +1059,3 @@ size_t rk_net_bytes(const rk_net *net) { return net ? net->bytes : 0; }
 
 const char *rk_net_impl_info(const rk_net *net) { return net && net->info ? net->info : ""; }
 
-size_t rk_peak_rss_bytes(void) {
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f) return 0;
-    char line[256];
-    size_t kb = 0;
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, "VmHWM:", 6) == 0) { kb = strtoull(line + 6, NULL, 10); break; }
-    fclose(f);
-    return kb * 1024;
-}
-
-int rk_reset_peak_rss(void) {
-    FILE *f = fopen("/proc/self/clear_refs", "w");
-    if (!f) return -1;
-    int ok = fputs("5", f) >= 0;
-    return (fclose(f) == 0 && ok) ? 0 : -1;
-}

@@ -92,10 +92,6 @@ int rk_net_backward(rk_net *net, const float *dlogits, float *dx, char *err, siz
 size_t rk_net_bytes(const rk_net *net);
 // A newline-separated list "layer: forward impl / backward impl" (owned by the net).
 const char *rk_net_impl_info(const rk_net *net);
-// Peak resident set size of this process in bytes (from /proc/self/status VmHWM), 0 if unknown.
-size_t rk_peak_rss_bytes(void);
-// Resets the peak RSS counter (writes "5" to /proc/self/clear_refs); returns 0 on success.
-int rk_reset_peak_rss(void);
 
 #ifdef __cplusplus
 }
