@@ -210,6 +210,16 @@ public enum Resample {
         return centreCrop(x, height: side, width: side)
     }
 
+    /// How an image becomes a classifier's input (`rsynth classify`, `dataset-image`, the judge):
+    /// an image already at height x width is used exactly as stored; any other size gets the
+    /// ImageNet evaluation transform scaled to it (shorter side to round(S * 256 / 224), then the
+    /// central height x width; for S = 224 that is 256 and 224).
+    public static func classifierInput(_ x: Tensor, height: Int, width: Int) -> Tensor {
+        if x.shape[x.shape.count - 2] == height && x.shape[x.shape.count - 1] == width { return x }
+        let shorter = Int((Double(Swift.max(height, width)) * 256 / 224).rounded())
+        return centreCrop(resizeShorterSide(x, to: shorter), height: height, width: width)
+    }
+
     /// The standard ImageNet evaluation transform: shorter side to `resize` (256) with
     /// antialiased bilinear, then the central `crop` x `crop` (224).
     public static func imageNetEval(_ x: Tensor, resize: Int = 256, crop: Int = 224) -> Tensor {

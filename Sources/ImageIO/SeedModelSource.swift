@@ -72,8 +72,8 @@ public enum SeedModelSource {
 /// Real images of an image-folder dataset as classifier inputs (the `dataset-image` source).
 public struct DatasetImageSource: Sendable {
     public enum Transform: String, Sendable, CaseIterable {
-        /// Shorter side to round(S * 256 / 224), then the central S x S (for S = 224: the standard
-        /// ImageNet eval transform, shorter side 256 and centre crop 224).
+        /// Resample.classifierInput: as stored at the classifier's size, else shorter side to
+        /// round(S * 256 / 224) and the central S x S (256 and 224 for ImageNet models).
         case imageNetEval = "imagenet-eval"
         /// Antialiased bilinear straight to the classifier's size (aspect ratio not kept).
         case resize
@@ -93,10 +93,7 @@ public struct DatasetImageSource: Sendable {
         case .resize:
             return Resample.bilinear(t, height: height, width: width)
         case .imageNetEval:
-            let side = Swift.max(height, width)
-            let shorter = Int((Double(side) * 256 / 224).rounded())
-            let r = Resample.resizeShorterSide(t, to: shorter)
-            return Resample.centreCrop(r, height: height, width: width)
+            return Resample.classifierInput(t, height: height, width: width)
         }
     }
 

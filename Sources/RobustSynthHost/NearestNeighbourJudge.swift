@@ -18,7 +18,7 @@ public final class NearestNeighbourJudge {
         var points = [Float]()
         points.reserveCapacity(data.items.count * shape.count)
         for item in data.items {
-            points += ClassifierInput.tensor(try ImageFile.read(item.path), shape: shape).data
+            points += Resample.classifierInput(try ImageFile.read(item.path).tensor(), height: shape.height, width: shape.width).data
         }
         self.k = k; self.dataset = dataset; self.shape = shape
         self.points = points

@@ -47,7 +47,7 @@ struct ClassifyCommand: ParsableCommand {
         let (classifier, labels) = try options.load()
         for path in images {
             let x: Tensor
-            do { x = try ClassifierInput.load(path, shape: classifier.inputShape) } catch {
+            do { x = try classifierInput(path, classifier.inputShape) } catch {
                 throw CommandError("\(error)")
             }
             let logits = try classifier.forward(x)
@@ -92,7 +92,7 @@ struct SaliencyCommand: ParsableCommand {
             throw ValidationError("unknown class '\(target)'" + (labels.suggestion(for: target).map { " (did you mean '\($0)'?)" } ?? ""))
         }
         let x: Tensor
-        do { x = try ClassifierInput.load(image, shape: classifier.inputShape) } catch { throw CommandError("\(error)") }
+        do { x = try classifierInput(image, classifier.inputShape) } catch { throw CommandError("\(error)") }
         let (_, dlogits, probability) = crossEntropy(logits: try classifier.forward(x), targets: [t])
         let g = try classifier.inputGradient(dlogits)
         let s = classifier.inputShape
@@ -119,4 +119,9 @@ enum SaliencyPicture {
         }
         return RGBImage(width: s.width, height: s.height, pixels: px)
     }
+}
+
+/// An image file as the classifier's input (Resample.classifierInput: as stored at the input size).
+func classifierInput(_ path: String, _ shape: ImageShape) throws -> Tensor {
+    Resample.classifierInput(try ImageFile.read(path).tensor(), height: shape.height, width: shape.width)
 }
