@@ -6,79 +6,100 @@ import SynthPluginABI
 // Each call passes caller-allocated buffers, checks the status and turns a failure into a
 // HostedPluginError carrying the plugin's own message.
 
-private func message(_ lastError: ((UnsafeMutableRawPointer?) -> UnsafePointer<CChar>?)?, _ ctx: UnsafeMutableRawPointer) -> String {
-    lastError?(ctx).map { String(cString: $0) } ?? "failed without a message"
+/// A created plugin instance: its context, destroyed with it, and the plugin's last message
+/// turned into an error carrying its name.
+final class PluginHandle {
+    let plugin: LoadedPlugin
+    let context: UnsafeMutableRawPointer
+    private let lastError: (@convention(c) (UnsafeMutableRawPointer?) -> UnsafePointer<CChar>?)?
+    private let destroy: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?
+
+    init(_ plugin: LoadedPlugin, _ context: UnsafeMutableRawPointer,
+         lastError: (@convention(c) (UnsafeMutableRawPointer?) -> UnsafePointer<CChar>?)?,
+         destroy: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?) {
+        self.plugin = plugin; self.context = context; self.lastError = lastError; self.destroy = destroy
+    }
+
+    deinit { destroy?(context) }
+
+    func check(_ status: synth_status) throws {
+        guard status != SYNTH_OK else { return }
+        let message = lastError?(context).map { String(cString: $0) } ?? "failed without a message"
+        throw HostedPluginError(plugin: plugin.info.name, message: message)
+    }
 }
 
-/// Calls `body` with a synth_tensor describing `t`'s storage.
-private func withTensor<R>(_ t: inout Tensor, _ body: (UnsafeMutablePointer<synth_tensor>) throws -> R) rethrows -> R {
+private func describe(_ shape: [Int], _ data: UnsafeMutablePointer<Float>?) -> synth_tensor {
+    var st = synth_tensor()
+    st.data = data
+    st.rank = Int32(shape.count)
+    withUnsafeMutableBytes(of: &st.shape) { raw in
+        let dims = raw.bindMemory(to: Int64.self)
+        for i in 0..<4 { dims[i] = i < shape.count ? Int64(shape[i]) : 1 }
+    }
+    return st
+}
+
+/// Calls `body` with a synth_tensor over `t`'s storage, which the plugin fills.
+private func withOutput<R>(_ t: inout Tensor, _ body: (UnsafeMutablePointer<synth_tensor>) throws -> R) rethrows -> R {
     let shape = t.shape
     return try t.data.withUnsafeMutableBufferPointer { buf in
-        var st = synth_tensor()
-        st.data = buf.baseAddress
-        st.rank = Int32(shape.count)
-        withUnsafeMutableBytes(of: &st.shape) { raw in
-            let dims = raw.bindMemory(to: Int64.self)
-            for i in 0..<4 { dims[i] = i < shape.count ? Int64(shape[i]) : 1 }
-        }
+        var st = describe(shape, buf.baseAddress)
+        return try body(&st)
+    }
+}
+
+/// Calls `body` with a synth_tensor over `t`'s storage without copying it: inputs are read-only
+/// by the ABI's contract (synth_plugin.h), so the pointer is only nominally mutable. This is the
+/// hot path: a ResNet step's input is 1.2 M floats per image.
+private func withInput<R>(_ t: Tensor, _ body: (UnsafePointer<synth_tensor>) throws -> R) rethrows -> R {
+    try t.data.withUnsafeBufferPointer { buf in
+        var st = describe(t.shape, UnsafeMutablePointer(mutating: buf.baseAddress))
         return try body(&st)
     }
 }
 
 public final class HostedClassifier: Classifier {
-    let plugin: LoadedPlugin
-    let context: UnsafeMutableRawPointer
+    let handle: PluginHandle
     let iface: synth_classifier_iface
     public let inputShape: ImageShape
     public let numClasses: Int
 
     init(_ plugin: LoadedPlugin, context: UnsafeMutableRawPointer) throws {
-        self.plugin = plugin
-        self.context = context
         iface = plugin.descriptor.pointee.iface!.assumingMemoryBound(to: synth_classifier_iface.self).pointee
+        handle = PluginHandle(plugin, context, lastError: iface.last_error, destroy: iface.destroy)
         var info = synth_classifier_info()
-        if iface.info!(context, &info) != SYNTH_OK {
-            throw HostedPluginError(plugin: plugin.info.name, message: message(iface.last_error, context))
-        }
+        try handle.check(iface.info!(context, &info))
         inputShape = ImageShape(channels: Int(info.channels), height: Int(info.height), width: Int(info.width))
         numClasses = Int(info.num_classes)
     }
 
-    deinit { iface.destroy?(context) }
-
     public func className(_ index: Int) -> String? {
-        iface.class_name?(context, Int64(index)).map { String(cString: $0) }
+        iface.class_name?(handle.context, Int64(index)).map { String(cString: $0) }
     }
 
     public func forward(_ x: Tensor) throws -> Tensor {
-        var x = x
         var logits = Tensor(zeros: [x.batch, numClasses])
-        let status = withTensor(&x) { xt in withTensor(&logits) { lt in iface.forward!(context, xt, lt) } }
-        if status != SYNTH_OK { throw HostedPluginError(plugin: plugin.info.name, message: message(iface.last_error, context)) }
+        try handle.check(withInput(x) { xt in withOutput(&logits) { iface.forward!(handle.context, xt, $0) } })
         return logits
     }
 
     public func inputGradient(_ dlogits: Tensor) throws -> Tensor {
-        var d = dlogits
         var dx = Tensor(zeros: [dlogits.batch, inputShape.channels, inputShape.height, inputShape.width])
-        let status = withTensor(&d) { dt in withTensor(&dx) { xt in iface.input_gradient!(context, dt, xt) } }
-        if status != SYNTH_OK { throw HostedPluginError(plugin: plugin.info.name, message: message(iface.last_error, context)) }
+        try handle.check(withInput(dlogits) { dt in withOutput(&dx) { iface.input_gradient!(handle.context, dt, $0) } })
         return dx
     }
 }
 
 public final class HostedSeedSampler: SeedSampler {
-    let plugin: LoadedPlugin
-    let context: UnsafeMutableRawPointer
+    let handle: PluginHandle
     let iface: synth_seed_sampler_iface
+    var context: UnsafeMutableRawPointer { handle.context }
 
     init(_ plugin: LoadedPlugin, context: UnsafeMutableRawPointer) {
-        self.plugin = plugin
-        self.context = context
         iface = plugin.descriptor.pointee.iface!.assumingMemoryBound(to: synth_seed_sampler_iface.self).pointee
+        handle = PluginHandle(plugin, context, lastError: iface.last_error, destroy: iface.destroy)
     }
-
-    deinit { iface.destroy?(context) }
 
     public var itemCount: Int? {
         guard let f = iface.item_count else { return nil }
@@ -104,30 +125,27 @@ public final class HostedSeedSampler: SeedSampler {
                 (items ?? []).withUnsafeBufferPointer { it in
                     var r = synth_seed_request(n: Int64(n), classes: c.baseAddress, seeds: s.baseAddress,
                                                items: items == nil ? nil : it.baseAddress)
-                    return withTensor(&out) { o in labels.withUnsafeMutableBufferPointer { iface.sample!(context, &r, o, $0.baseAddress) } }
+                    return withOutput(&out) { o in labels.withUnsafeMutableBufferPointer { iface.sample!(context, &r, o, $0.baseAddress) } }
                 }
             }
         }
-        if status != SYNTH_OK { throw HostedPluginError(plugin: plugin.info.name, message: message(iface.last_error, context)) }
+        try handle.check(status)
         let known = labels.allSatisfy { $0 >= 0 }
         return (out, known ? labels.map(Int.init) : nil)
     }
 }
 
 public final class HostedConstraint: Constraint {
-    let plugin: LoadedPlugin
-    let context: UnsafeMutableRawPointer
+    let handle: PluginHandle
     let iface: synth_constraint_iface
+    var context: UnsafeMutableRawPointer { handle.context }
 
     init(_ plugin: LoadedPlugin, context: UnsafeMutableRawPointer) {
-        self.plugin = plugin
-        self.context = context
         iface = plugin.descriptor.pointee.iface!.assumingMemoryBound(to: synth_constraint_iface.self).pointee
+        handle = PluginHandle(plugin, context, lastError: iface.last_error, destroy: iface.destroy)
     }
 
-    deinit { iface.destroy?(context) }
-
-    public var name: String { plugin.info.name }
+    public var name: String { handle.plugin.info.name }
     public var hasPenalty: Bool { iface.penalty != nil }
     public var hasProjection: Bool { iface.project != nil }
 
@@ -153,32 +171,34 @@ public final class HostedConstraint: Constraint {
                 }
             }
         }
-        if status != SYNTH_OK { throw HostedPluginError(plugin: plugin.info.name, message: message(iface.last_error, context)) }
+        try handle.check(status)
     }
 
     public func project(_ batch: ConstraintBatch, x: inout Tensor) throws {
         guard let f = iface.project else { return }
         let status = withBatch(batch) { b in x.data.withUnsafeMutableBufferPointer { f(context, b, $0.baseAddress) } }
-        if status != SYNTH_OK { throw HostedPluginError(plugin: plugin.info.name, message: message(iface.last_error, context)) }
+        try handle.check(status)
     }
 }
 
 public final class HostedTask: SynthesisTask {
-    let plugin: LoadedPlugin
-    let context: UnsafeMutableRawPointer
+    let handle: PluginHandle
     let iface: synth_task_iface
+    public let defaultSteps: Int
+    public let defaultStepSize: Double
+    var context: UnsafeMutableRawPointer { handle.context }
 
     init(_ plugin: LoadedPlugin, context: UnsafeMutableRawPointer) {
-        self.plugin = plugin
-        self.context = context
         iface = plugin.descriptor.pointee.iface!.assumingMemoryBound(to: synth_task_iface.self).pointee
+        handle = PluginHandle(plugin, context, lastError: iface.last_error, destroy: iface.destroy)
+        // The paper's defaults when the task gives none (generation's: 60 steps of 1).
+        var steps: Int64 = 60, size = 1.0
+        if let f = iface.defaults, f(context, &steps, &size) != SYNTH_OK { (steps, size) = (60, 1) }
+        defaultSteps = Int(steps)
+        defaultStepSize = size
     }
 
-    deinit { iface.destroy?(context) }
-
-    private func check(_ status: synth_status) throws {
-        if status != SYNTH_OK { throw HostedPluginError(plugin: plugin.info.name, message: message(iface.last_error, context)) }
-    }
+    private func check(_ status: synth_status) throws { try handle.check(status) }
 
     /// What the task's callbacks reach through `host`.
     private final class SetupBox {
@@ -235,13 +255,12 @@ public final class HostedTask: SynthesisTask {
     }
 
     public func prepare(items: [Int], seeds: [UInt64], source: Tensor) throws -> (x0: Tensor, mask: Tensor?) {
-        var src = source
         var x0 = Tensor(zeros: source.shape)
         var mask = Tensor(zeros: [source.batch, 1, source.shape[2], source.shape[3]])
         let it = items.map(Int64.init)
         let status = it.withUnsafeBufferPointer { i in
             seeds.withUnsafeBufferPointer { s in
-                withTensor(&src) { st in withTensor(&x0) { xt in withTensor(&mask) { mt in
+                withInput(source) { st in withOutput(&x0) { xt in withOutput(&mask) { mt in
                     iface.prepare!(context, i.baseAddress, s.baseAddress, st, xt, mt)
                 } } }
             }
@@ -258,11 +277,4 @@ public final class HostedTask: SynthesisTask {
         return names
     }
 
-    private var defaults: (Int, Double) {
-        var steps: Int64 = 0, size = 0.0
-        if let f = iface.defaults, f(context, &steps, &size) == SYNTH_OK { return (Int(steps), size) }
-        return (60, 1)
-    }
-    public var defaultSteps: Int { defaults.0 }
-    public var defaultStepSize: Double { defaults.1 }
 }

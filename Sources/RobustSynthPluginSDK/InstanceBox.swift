@@ -1,3 +1,4 @@
+import RobustSynthCore
 import SynthPluginABI
 #if canImport(Glibc)
 import Glibc
@@ -12,6 +13,8 @@ final class InstanceBox {
     private var lastError: UnsafeMutablePointer<CChar>?
     var cachedStrings: [Int: UnsafeMutablePointer<CChar>] = [:]
     var requiredConstraints: UnsafePointer<UnsafePointer<CChar>?>?
+    /// A task's items from its last plan(), for item(index).
+    var plannedItems: [TaskItem] = []
 
     init(_ object: AnyObject) { self.object = object }
 

@@ -134,10 +134,6 @@ let constraintInterface: UnsafePointer<synth_constraint_iface> = {
     return permanent(i)
 }()
 
-/// Items planned by a task instance, kept for `item(index)`.
-private final class PlannedItems { var items: [TaskItem] = [] }
-nonisolated(unsafe) private var planned: [ObjectIdentifier: PlannedItems] = [:]
-
 let taskInterface: UnsafePointer<synth_task_iface> = {
     var i = synth_task_iface()
     i.struct_size = UInt32(MemoryLayout<synth_task_iface>.size)
@@ -158,17 +154,15 @@ let taskInterface: UnsafePointer<synth_task_iface> = {
                 },
                 suggestClass: { text in text.withCString { suggest(host, $0) }.map { String(cString: $0) } },
                 className: { index in name(host, Int64(index)).map { String(cString: $0) } ?? "class \(index)" })
-            let items = try (box.object as! SynthesisTask).plan(taskSetup)
-            let store = PlannedItems()
-            store.items = items
-            planned[ObjectIdentifier(box)] = store
-            count!.pointee = Int64(items.count)
+            box.plannedItems = try (box.object as! SynthesisTask).plan(taskSetup)
+            count!.pointee = Int64(box.plannedItems.count)
         }
     }
     i.item = { ctx, index, out in
         let box = InstanceBox.from(ctx)
         return box.guarded {
-            guard let items = planned[ObjectIdentifier(box)]?.items, index >= 0, Int(index) < items.count else {
+            let items = box.plannedItems
+            guard index >= 0, Int(index) < items.count else {
                 throw PluginError("item \(index) asked for before plan() or out of range")
             }
             let t = items[Int(index)]

@@ -10,7 +10,9 @@
  *
  * Rules of the boundary (why: Swift has no stable ABI on Linux, C does):
  * - Structs only ever grow at the end; `struct_size` tells the host which fields exist.
- * - Tensors cross as caller-allocated float32 buffers in NCHW order plus their shape.
+ * - Tensors cross as caller-allocated float32 buffers in NCHW order plus their shape. A plugin
+ *   writes only its outputs; input tensors are the caller's and must not be modified (the host
+ *   passes them without a copy).
  * - Every call returns a synth_status; on failure the plugin's `last_error(context)` gives a
  *   message that stays owned by the plugin until its next call on that context.
  * - Nothing throws, longjmps or unwinds across the boundary.
