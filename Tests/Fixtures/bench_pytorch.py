@@ -2,7 +2,7 @@
 """Times one PGD step of ResNet-50 in PyTorch eager on the CPU: forward + torch.autograd.grad of
 the cross-entropy w.r.t. the input (224x224, float32, random weights, model.eval(), input
 normalisation inside as in the robustness library). For comparison with the Swift engine
-(Tests/ResNetEngineTests/BenchmarkTests.swift). Not needed by the tests.
+(`rsynth bench`; Tests/Fixtures/bench_vs_pytorch.py runs both). Not needed by the tests.
 
 Run:
     OMP_WAIT_POLICY=passive /root/torch-venv/bin/python Tests/Fixtures/bench_pytorch.py [--batches 1,4,8] [--steps 5]
