@@ -16,6 +16,8 @@ final class ResNet50Classifier: ForwardingClassifier, PluginFactory {
                           minimum: 1e-6, doc: "Per-channel standard deviation inputs are divided by"),
             ParameterDecl("backend", .string, default: .string("onednn"), choices: ["onednn", "reference"],
                           doc: "onednn: the fast CPU engine; reference: plain loops (slow, for checking)"),
+            ParameterDecl("precision", .string, default: .string("float32"), choices: ["float32", "bfloat16"],
+                          doc: "onednn only: bfloat16 is about twice as fast on AVX512-BF16 CPUs; its gradients are about 3% from float32 on a trained model"),
         ])
 
     let base: Classifier
@@ -24,7 +26,8 @@ final class ResNet50Classifier: ForwardingClassifier, PluginFactory {
         let w = try ResNetFile.weights(parameters.string("weights"))
         base = try ResNet(weights: w, mean: parameters.doubles("mean").map(Float.init),
                          std: parameters.doubles("std").map(Float.init), inputSize: parameters.int("input_size"),
-                         backend: ResNetFile.backend(parameters.string("backend")))
+                         backend: ResNetFile.backend(parameters.string("backend")),
+                         precision: ResNet.Precision(rawValue: parameters.string("precision")) ?? .float32)
     }
 }
 

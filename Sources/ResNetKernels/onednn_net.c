@@ -70,6 +70,7 @@ struct rk_net {
     int masks;
     dnnl_memory_t *pool_mems; int *pool_slots; int npool, cappool, cappoolslots;
     dnnl_format_tag_t act_tag;     // activation layout: format_tag_any (blocked) or nhwc
+    dnnl_data_type_t dt;           // weights, activations, gradients: f32 or bf16 (plain buffers stay f32)
     char *info; size_t info_len, info_cap;
 };
 
@@ -322,10 +323,10 @@ static int make_conv_w(rk_net *net, const rk_conv_desc *cd, const float *weight,
     dnnl_dims_t dd = {N, cd->out_c, OH, OW};
     dnnl_dims_t strides = {cd->stride, cd->stride}, pad = {cd->pad, cd->pad};
     dnnl_memory_desc_t w_any, b_md, d_md;
-    CHECK(dnnl_memory_desc_init_by_tag(&w_any, 4, wd, dnnl_f32, dnnl_format_tag_any), name);
+    CHECK(dnnl_memory_desc_init_by_tag(&w_any, 4, wd, net->dt, dnnl_format_tag_any), name);
     CHECK(dnnl_memory_desc_init_by_tag(&b_md, 1, bd, dnnl_f32, dnnl_a), name);
     if (dst_md) d_md = *dst_md;
-    else CHECK(dnnl_memory_desc_init_by_tag(&d_md, 4, dd, dnnl_f32, net->act_tag), name);
+    else CHECK(dnnl_memory_desc_init_by_tag(&d_md, 4, dd, net->dt, net->act_tag), name);
 
     // sum == 2: the residual comes in as a binary-add post-op (src1 = a tensor in dst's layout), so
     // no copy of it into dst is needed; kept only if oneDNN has a non-ref kernel for it (and
@@ -389,11 +390,11 @@ static int make_conv_w(rk_net *net, const rk_conv_desc *cd, const float *weight,
         // The stem: its gradient goes back to plain NCHW anyway, so let backward-data pick its own
         // diff_src layout (with 3 input channels and diff_src nchw oneDNN 2.6 only has ref:any).
         dnnl_memory_desc_t any_src;
-        CHECK(dnnl_memory_desc_init_by_tag(&any_src, 4, c->src_md.dims, dnnl_f32, dnnl_format_tag_any), name);
+        CHECK(dnnl_memory_desc_init_by_tag(&any_src, 4, c->src_md.dims, net->dt, dnnl_format_tag_any), name);
         static const dnnl_format_tag_t tags[] = {dnnl_format_tag_any, dnnl_nChw16c, dnnl_nhwc};
         for (int t = 0; t < 3; t++) {
             dnnl_memory_desc_t ds;
-            CHECK(dnnl_memory_desc_init_by_tag(&ds, 4, c->src_md.dims, dnnl_f32, tags[t]), name);
+            CHECK(dnnl_memory_desc_init_by_tag(&ds, 4, c->src_md.dims, net->dt, tags[t]), name);
             dnnl_convolution_desc_t d;
             dnnl_primitive_desc_t pd = NULL;
             if (dnnl_convolution_backward_data_desc_init(&d, dnnl_convolution_direct, &ds, &w_any, &c->dst_md, strides,
@@ -443,6 +444,13 @@ static int make_conv_w(rk_net *net, const rk_conv_desc *cd, const float *weight,
         const dnnl_memory_desc_t *fw = dnnl_primitive_desc_query_md(c->fwd_pd, dnnl_query_weights_md, 0);
         if (dnnl_memory_desc_equal(bw, fw)) c->w_bwd = c->w_fwd;
         else if (load_weights(net, cd, weight, bw, &c->w_bwd, err, errlen)) return -1;
+    }
+    if (net->dt == dnnl_bf16 && (strncmp(impl_of(c->fwd_pd), "ref", 3) == 0 ||
+                                 (need_bwd && strncmp(impl_of(c->bwd_pd), "ref", 3) == 0))) {
+        // oneDNN's reference bfloat16 kernels are hundreds of times slower than float32.
+        seterr(err, errlen, "bfloat16: oneDNN has no fast kernel for %s (%dx%d, %d->%d channels) on this CPU; use float32",
+               name, cd->kernel, cd->kernel, cd->in_c, cd->out_c);
+        return -1;
     }
     info_add(net, "%s %dx%d/%d %d->%d @%dx%d: fwd %s%s%s | bwd %s%s\n", name, cd->kernel, cd->kernel, cd->stride,
              cd->in_c, cd->out_c, H, W, impl_of(c->fwd_pd), c->wino_fwd ? " (winograd)" : "",
@@ -596,8 +604,8 @@ static int make_stem_s2d(rk_net *net, const rk_net_desc *desc, const conv_t *ste
     dnnl_memory_desc_t z_any, w_any, b_md;
     dnnl_convolution_desc_t fd, bdsc;
     dnnl_primitive_desc_t fpd = NULL;
-    if (dnnl_memory_desc_init_by_tag(&z_any, 4, zd, dnnl_f32, dnnl_format_tag_any) != dnnl_success ||
-        dnnl_memory_desc_init_by_tag(&w_any, 4, wd, dnnl_f32, dnnl_format_tag_any) != dnnl_success ||
+    if (dnnl_memory_desc_init_by_tag(&z_any, 4, zd, net->dt, dnnl_format_tag_any) != dnnl_success ||
+        dnnl_memory_desc_init_by_tag(&w_any, 4, wd, net->dt, dnnl_format_tag_any) != dnnl_success ||
         dnnl_memory_desc_init_by_tag(&b_md, 1, bd, dnnl_f32, dnnl_a) != dnnl_success) goto out;
     if (dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct, &z_any, &w_any, &b_md,
                                            &stem->dst_md, st, pd0, pd0) != dnnl_success ||
@@ -659,7 +667,7 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
 
     // ---- stem ----
     dnnl_memory_desc_t x_any;
-    if (dnnl_memory_desc_init_by_tag(&x_any, 4, xd, dnnl_f32, dnnl_format_tag_any) != dnnl_success) goto done;
+    if (dnnl_memory_desc_init_by_tag(&x_any, 4, xd, net->dt, dnnl_format_tag_any) != dnnl_success) goto done;
     conv_t *stem = &convs[ci++];
     dnnl_format_tag_t act_tag = net->act_tag;
     net->act_tag = dnnl_format_tag_any;   // the stem (3 input channels) picks its own output layout
@@ -699,7 +707,7 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
         dnnl_dims_t k = {3, 3}, st2 = {2, 2}, p1 = {1, 1};
         dnnl_pooling_desc_t fd, bd;
         dnnl_primitive_desc_t fpd = NULL, bpd = NULL;
-        if (dnnl_memory_desc_init_by_tag(&p_any, 4, pd_dims, dnnl_f32, net->act_tag) != dnnl_success) goto done;
+        if (dnnl_memory_desc_init_by_tag(&p_any, 4, pd_dims, net->dt, net->act_tag) != dnnl_success) goto done;
         dnnl_status_t st = dnnl_pooling_forward_desc_init(&fd, dnnl_forward_training, dnnl_pooling_max, &s.md, &p_any, st2,
                                                           k, p1, p1);
         if (st == dnnl_success) st = dnnl_primitive_desc_create(&fpd, &fd, NULL, net->engine, NULL);
@@ -909,7 +917,9 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
             if (reorder_op(net, &net->bwd, &stem->diff_src_md, t, &x_md, dx_mem, err, errlen)) goto done;
         }
     }
-    info_add(net, "relu masks: %s\n", net->masks ? "u8 (activations in 4 rotating buffers)" : "f32 activations kept");
+    info_add(net, "precision: %s\n", net->dt == dnnl_bf16 ? "bfloat16 weights, activations and gradients (float32 accumulation)"
+                                                              : "float32");
+    info_add(net, "relu masks: %s\n", net->masks ? "u8 (activations in 4 rotating buffers)" : "activations kept");
     info_add(net, "memory: weights %.1f MB, kept activations %.1f MB, backward scratch %.1f MB, total %.1f MB\n",
              net->weight_bytes / 1048576.0, net->act_bytes / 1048576.0, net->scratch_bytes / 1048576.0,
              net->bytes / 1048576.0);
@@ -940,6 +950,7 @@ rk_net *rk_net_create(const rk_net_desc *desc, char *err, size_t errlen) {
     rk_net *net = calloc(1, sizeof(rk_net));
     if (!net) { seterr(err, errlen, "out of memory"); return NULL; }
     net->act_tag = desc->layout == 1 ? dnnl_nhwc : dnnl_format_tag_any;
+    net->dt = desc->bfloat16 ? dnnl_bf16 : dnnl_f32;
     net->N = desc->batch; net->C = desc->in_c; net->H = desc->in_h; net->W = desc->in_w; net->K = desc->num_classes;
     dnnl_status_t st = dnnl_engine_create(&net->engine, dnnl_cpu, 0);
     if (st == dnnl_success) st = dnnl_stream_create(&net->stream, net->engine, dnnl_stream_default_flags);

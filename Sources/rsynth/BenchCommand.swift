@@ -26,6 +26,8 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Input size of the random-weight ResNet-50.") var size = 224
     @Option(help: "Winograd 3x3 convolutions of the random-weight ResNet-50: auto (from batch 8), on or off.")
     var winograd: String = "auto"
+    @Option(help: "Number format inside the random-weight ResNet-50: float32 or bfloat16 (AVX512-BF16 CPUs). With --weights, pass --with precision=bfloat16.")
+    var precision: String = "float32"
     @Flag(help: "Also print which oneDNN implementation runs each layer and what the engine holds in memory (random-weight ResNet-50).")
     var info = false
     @Flag(help: "Print {\"ms_per_image_step\", \"cpu_ms_per_image_step\", \"peak_rss_mb\", ...} as JSON.") var json = false
@@ -35,8 +37,11 @@ struct BenchCommand: ParsableCommand {
         do {
             if weights == nil && ["robust-resnet50", "resnet50"].contains(classifier) {
                 let w: Bool? = winograd == "on" ? true : winograd == "off" ? false : nil
+                guard let p = ResNet.Precision(rawValue: precision) else {
+                    throw CommandError("--precision: expected float32 or bfloat16, got '\(precision)'")
+                }
                 model = try ResNet(weights: ResNet.randomWeights(depth: 50), mean: ResNet.imageNetMean,
-                                   std: ResNet.imageNetStd, inputSize: size, winograd: w)
+                                   std: ResNet.imageNetStd, inputSize: size, winograd: w, precision: p)
             } else {
                 let catalog = paths.catalog()
                 let plugin = try catalog.require(classifier, kind: .classifier)

@@ -6,7 +6,7 @@ normalisation inside as in the robustness library). For comparison with the Swif
 
 Run:
     OMP_WAIT_POLICY=passive /root/torch-venv/bin/python Tests/Fixtures/bench_pytorch.py [--batches 1,4,8] [--steps 5]
-        [--formats contiguous,channels_last] [--threads N]
+        [--formats contiguous,channels_last] [--threads N] [--precision float32|bfloat16]
 Prints, per batch size and memory format (default contiguous, channels_last), the median ms per
 image-step (wall clock; also the best, and the median process CPU time, which other load on a
 shared machine disturbs less), and the peak RSS of a fresh process per configuration (each configuration runs in
@@ -15,7 +15,7 @@ its own subprocess so the peaks do not mix).
 import argparse, json, os, resource, subprocess, sys, time
 
 
-def one(batch, fmt, steps, threads):
+def one(batch, fmt, steps, threads, precision="float32"):
     import torch
     import torch.nn as nn
     import torch.nn.functional as F
@@ -73,7 +73,10 @@ def one(batch, fmt, steps, threads):
 
     def step():
         xr = x.detach().requires_grad_(True)
-        loss = F.cross_entropy(model(xr), target)
+        # bfloat16: PyTorch's own mixed precision (autocast runs convolutions in bfloat16)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bfloat16"):
+            logits = model(xr)
+        loss = F.cross_entropy(logits.float(), target)
         (g,) = torch.autograd.grad(loss, xr)
         return g
 
@@ -87,7 +90,8 @@ def one(batch, fmt, steps, threads):
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"batch": batch, "format": fmt, "ms_per_image_step": 1000 * times[len(times) // 2] / batch,
             "best_ms": 1000 * times[0] / batch, "cpu_ms": 1000 * cpu[len(cpu) // 2] / batch,
-            "peak_rss_mb": peak_mb, "threads": torch.get_num_threads(), "torch": torch.__version__}
+            "peak_rss_mb": peak_mb, "threads": torch.get_num_threads(), "torch": torch.__version__,
+            "precision": precision}
 
 
 def main():
@@ -96,18 +100,20 @@ def main():
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--formats", default="contiguous,channels_last")
+    ap.add_argument("--precision", choices=["float32", "bfloat16"], default="float32",
+                    help="bfloat16: under torch.autocast (PyTorch's mixed precision)")
     ap.add_argument("--child", default=None)
     a = ap.parse_args()
     if a.child:
         b, fmt = a.child.split(":")
-        print(json.dumps(one(int(b), fmt, a.steps, a.threads)))
+        print(json.dumps(one(int(b), fmt, a.steps, a.threads, a.precision)))
         return
     print(f"load average before: {os.getloadavg()}")
     for b in [int(s) for s in a.batches.split(",")]:
         best = None
         for fmt in a.formats.split(","):
             out = subprocess.run([sys.executable, __file__, "--child", f"{b}:{fmt}", "--steps", str(a.steps),
-                                  "--threads", str(a.threads)], capture_output=True, text=True, check=True)
+                                  "--threads", str(a.threads), "--precision", a.precision], capture_output=True, text=True, check=True)
             r = json.loads(out.stdout.strip().splitlines()[-1])
             print(f"batch {b} {fmt:13s}: {r['ms_per_image_step']:.1f} ms per image-step (best {r['best_ms']:.1f}, "
                   f"CPU {r['cpu_ms']:.1f} ms), peak RSS {r['peak_rss_mb']:.0f} MB "

@@ -322,4 +322,55 @@ final class ResNetEngineTests: XCTestCase {
             XCTAssertLessThan(el, 1e-4); XCTAssertLessThan(eg, 1e-4)
         }
     }
+
+    /// bfloat16 mode against PyTorch's float32 fixtures: bfloat16 keeps 8 significant bits, so the
+    /// bars are about what 8 bits allow (measured: logits within 1%, gradients' cosine above 0.99
+    /// on these nets), and the gradient must differ from float32's (else bfloat16 never ran).
+    /// oneDNN's fast bfloat16 kernels want channel counts in multiples of 16 and AVX-512: the digits
+    /// net (16/32/64) must run on an AVX-512 CPU; the others (8-channel layers) must either run
+    /// or be refused with an error that names the layer.
+    func testBFloat16AgainstPyTorch() throws {
+        let avx512 = ((try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? "").contains("avx512f")
+        for name in Self.nets {
+            let f = try Fixture.load(name)
+            let w = try ResNetWeights.from(tensors: f.stateDict)
+            let net = try ResNet(weights: w, mean: f.mean, std: f.std, inputSize: f.inputSize, precision: .bfloat16)
+            let logits: Tensor, dx: Tensor
+            do {
+                logits = try net.forward(f.tensor("input")); dx = try net.inputGradient(f.tensor("dlogits"))
+            } catch let e as ResNetError {
+                print("bfloat16 \(name): \(e.message)")
+                XCTAssertTrue(e.message.hasPrefix("oneDNN ResNet: bfloat16: oneDNN has no fast kernel for "), e.message)
+                XCTAssertTrue(e.message.hasSuffix("on this CPU; use float32"), e.message)
+                if name == "digits" && avx512 { XCTFail("digits: AVX-512 CPU, yet \(e.message)") }
+                continue
+            }
+            XCTAssertTrue(net.implementationInfo.contains("precision: bfloat16"), net.implementationInfo)
+            let f32 = try ResNet(weights: w, mean: f.mean, std: f.std, inputSize: f.inputSize)
+            _ = try f32.forward(f.tensor("input"))
+            let dx32 = try f32.inputGradient(f.tensor("dlogits"))
+            let pl = f.array("logits").values, pg = f.array("dx").values
+            let el = relMaxDiff(logits.data, pl), eg = relL2(dx.data, pg), cos = cosine(dx.data, pg)
+            print("bfloat16 \(name): vs PyTorch float32 logits \(el), dx \(eg) (cosine \(cos)); vs float32 engine dx \(relL2(dx.data, dx32.data))")
+            XCTAssertLessThan(el, 0.02, name)
+            XCTAssertGreaterThan(cos, 0.98, name)
+            XCTAssertGreaterThan(relL2(dx.data, dx32.data), 1e-4, "\(name): bfloat16 gave float32's gradient")
+        }
+    }
+
+    func testBFloat16NeedsTheOneDNNBackend() throws {
+        let w = try ResNetWeights.from(tensors: try Fixture.load("digits").stateDict)
+        XCTAssertThrowsError(try ResNet(weights: w, mean: [0, 0, 0], std: [1, 1, 1], inputSize: 16, backend: .reference,
+                                        precision: .bfloat16)) { error in
+            XCTAssertEqual("\(error)", "the reference backend computes in float32 only (asked for bfloat16)")
+        }
+    }
+}
+
+/// a.b / (|a| |b|)
+func cosine(_ a: [Float], _ b: [Float]) -> Float {
+    precondition(a.count == b.count)
+    var ab: Double = 0, aa: Double = 0, bb: Double = 0
+    for i in 0..<a.count { ab += Double(a[i]) * Double(b[i]); aa += Double(a[i]) * Double(a[i]); bb += Double(b[i]) * Double(b[i]) }
+    return Float(ab / max((aa * bb).squareRoot(), 1e-30))
 }

@@ -40,4 +40,21 @@ final class CommandTests: XCTestCase {
         XCTAssertGreaterThan(object["peak_rss_mb"] as! Double, 1)
         XCTAssertEqual(object["batch"] as? Int, 2)
     }
+
+    func testBenchRejectsAnUnknownPrecision() throws {
+        let r = try TestSupport.rsynth(["bench", "--precision", "half", "--steps", "1"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.stderr, "Error: --precision: expected float32 or bfloat16, got 'half'\n")
+    }
+
+    /// The fixture net's 8-channel layers have no fast bfloat16 kernel: refused, naming the layer.
+    func testBFloat16RefusedWithTheLayerNamed() throws {
+        let r = try TestSupport.rsynth(["classify", "--classifier", "resnet50", "--weights",
+                                        TestSupport.fixture("resnet/basic_imagenet.safetensors").path,
+                                        "--with", "input_size=32", "--with", "precision=bfloat16",
+                                        TestSupport.fixture("cli/basic_imagenet.png").path])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.hasPrefix("Error: plugin 'resnet50': oneDNN ResNet: bfloat16: oneDNN has no fast kernel for "), r.stderr)
+        XCTAssertTrue(r.stderr.hasSuffix(" on this CPU; use float32\n"), r.stderr)
+    }
 }

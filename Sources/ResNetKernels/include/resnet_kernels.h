@@ -77,6 +77,9 @@ typedef struct {
     int use_winograd;            // 1: try dnnl_convolution_winograd for 3x3 stride-1 convs
     int layout;                  // activations: 0 oneDNN's choice (format_tag_any: nChw16c here), 1 nhwc
     int relu_masks;              // 1: keep u8 ReLU masks instead of the f32 activations (less memory)
+    int bfloat16;                // 1: weights, activations and their gradients in bfloat16 (float32
+                                 //    accumulation inside each kernel); input, logits and dx stay float32.
+                                 //    Fails where oneDNN has only reference kernels for it (no AVX-512).
 } rk_net_desc;
 
 typedef struct rk_net rk_net;
