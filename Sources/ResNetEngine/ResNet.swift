@@ -66,6 +66,9 @@ public final class ResNet: Classifier {
         if backend == .reference {
             reference = ReferenceNet(weights: weights, mean: mean, std: std, inputSize: inputSize)
         }
+        // Whether oneDNN has fast bfloat16 kernels for these layers depends on the CPU and the
+        // channel counts, not the batch: find out now, before a run has started, not at its first step.
+        if precision == .bfloat16 { _ = try fastNet(batch: 1) }
     }
 
     private func check(_ x: Tensor) throws {
