@@ -61,11 +61,13 @@ let package = Package(
                                          "ResNetEngine",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "RobustSynthCoreTests", dependencies: ["RobustSynthCore"]),
-        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "RobustSynthCore"]),
+        // Process and path helpers shared by the test targets that run the built rsynth.
+        .target(name: "RSynthTestSupport", path: "Tests/RSynthTestSupport"),
+        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "RobustSynthCore", "RSynthTestSupport"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints"]),
         .testTarget(name: "ResNetEngineTests", dependencies: ["ResNetEngine", "Checkpoints", "RobustSynthCore"]),
         .testTarget(name: "RobustSynthHostTests",
-                    dependencies: ["RobustSynthHost", "RobustSynthCore", "SynthPluginABI"]),
+                    dependencies: ["RobustSynthHost", "RobustSynthCore", "SynthPluginABI", "RSynthTestSupport"]),
     ] + plugins.map {
         .target(name: "\($0.name)Plugin", dependencies: $0.dependencies, path: "Plugins/\($0.name)")
     },

@@ -1,55 +1,16 @@
 import Foundation
 import ImageIO
+import RSynthTestSupport
 import RobustSynthCore
 import XCTest
 
 /// End to end through the built `rsynth` executable and plugin libraries: the seeds commands and
 /// the univariate-normal, multivariate-normal and dataset-image plugins in a pipeline.
 final class SeedCommandTests: XCTestCase {
-    /// The build folder holding rsynth and the plugin libraries (the test bundle lives there too).
-    static let products: String? = {
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        while dir.path != "/" {
-            if FileManager.default.isExecutableFile(atPath: dir.appendingPathComponent("rsynth").path) { return dir.path }
-            dir = dir.deletingLastPathComponent()
-        }
-        return nil
-    }()
-
-    struct Output { var status: Int32; var stdout: String; var stderr: String }
-
-    func rsynth(_ args: [String]) throws -> Output {
-        guard let products = Self.products else {
-            throw ImageError("rsynth is not built next to the tests: run `swift build --build-tests` first")
-        }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: products + "/rsynth")
-        p.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        env["RSYNTH_PLUGIN_PATH"] = nil
-        p.environment = env
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out; p.standardError = err
-        try p.run()
-        let errBox = ErrBox()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async { errBox.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait(); p.waitUntilExit()
-        return Output(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: errBox.data, as: UTF8.self))
-    }
-
-    final class ErrBox: @unchecked Sendable { var data = Data() }
+    func rsynth(_ args: [String]) throws -> TestSupport.Output { try TestSupport.rsynth(args) }
 
     func readNPY(_ path: String) throws -> (shape: [Int], values: [Float]) {
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
-        let headerLength = Int(data[8]) | Int(data[9]) << 8
-        let header = String(decoding: data[10..<(10 + headerLength)], as: UTF8.self)
-        let shapeText = header.components(separatedBy: "'shape': (")[1].components(separatedBy: ")")[0]
-        let shape = shapeText.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        let values = data[(10 + headerLength)...].withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
-        return (shape, values)
+        try TestSupport.readNPY(URL(fileURLWithPath: path))
     }
 
     func makeDataset(_ root: String) throws {

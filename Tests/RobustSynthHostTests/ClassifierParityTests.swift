@@ -1,4 +1,5 @@
 import Foundation
+import RSynthTestSupport
 import XCTest
 
 /// `rsynth classify --json` and `rsynth saliency` through the classifier plugins, against

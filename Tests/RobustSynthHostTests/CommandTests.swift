@@ -1,4 +1,5 @@
 import Foundation
+import RSynthTestSupport
 import XCTest
 
 /// The text of `rsynth inspect` and the JSON of `rsynth bench`.

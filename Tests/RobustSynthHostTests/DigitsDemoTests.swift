@@ -1,4 +1,5 @@
 import Foundation
+import RSynthTestSupport
 import XCTest
 
 /// The shipped digit models and the quickstart settings show the paper's claim, judged by a

@@ -1,4 +1,5 @@
 import Foundation
+import RSynthTestSupport
 import ImageIO
 import RobustSynthCore
 @testable import RobustSynthHost

@@ -1,4 +1,5 @@
 import Foundation
+import RSynthTestSupport
 import RobustSynthCore
 @testable import RobustSynthHost
 import XCTest

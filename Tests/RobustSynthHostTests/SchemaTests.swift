@@ -1,4 +1,5 @@
 import Foundation
+import RSynthTestSupport
 @testable import RobustSynthHost
 import XCTest
 

@@ -1,13 +1,13 @@
 import Foundation
-import XCTest
 
-/// Paths of the package and its build products, and small process helpers for tests.
-enum TestSupport {
-    /// The repository root (this file is Tests/RobustSynthHostTests/TestSupport.swift).
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+/// Paths of the package and its build products, and small process helpers, for every test target
+/// that runs the built `rsynth` (a library target of its own so the helpers exist once).
+public enum TestSupport {
+    /// The repository root (this file is Tests/RSynthTestSupport/TestSupport.swift).
+    public static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// The build folder: where the test bundle, rsynth and the plugin libraries are.
-    static let products: URL = {
+    public static let products: URL = {
         let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         var dir = exe.deletingLastPathComponent()
         // On Linux the bundle is an executable in the build folder; on macOS a folder inside it.
@@ -17,9 +17,9 @@ enum TestSupport {
         return dir
     }()
 
-    static var rsynth: URL { products.appendingPathComponent("rsynth") }
+    public static var rsynth: URL { products.appendingPathComponent("rsynth") }
 
-    static func temporaryDirectory(_ name: String = #function) -> URL {
+    public static func temporaryDirectory(_ name: String = #function) -> URL {
         let dir = FileManager.default.temporaryDirectory
             .appendingPathComponent("rsynth-tests-\(getpid())-\(name.filter { $0.isLetter || $0.isNumber })")
         try? FileManager.default.removeItem(at: dir)
@@ -27,11 +27,11 @@ enum TestSupport {
         return dir
     }
 
-    struct Output { let status: Int32; let stdout: String; let stderr: String }
+    public struct Output { public let status: Int32; public let stdout: String; public let stderr: String }
 
     /// Runs a program with the environment minus RSYNTH_PLUGIN_PATH (plus `environment`).
     @discardableResult
-    static func run(_ executable: URL, _ arguments: [String], environment: [String: String] = [:],
+    public static func run(_ executable: URL, _ arguments: [String], environment: [String: String] = [:],
                     directory: URL? = nil) throws -> Output {
         let p = Process()
         p.executableURL = executable
@@ -58,12 +58,12 @@ enum TestSupport {
                       stderr: String(decoding: errData, as: UTF8.self))
     }
 
-    static func rsynth(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil) throws -> Output {
+    public static func rsynth(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil) throws -> Output {
         try run(rsynth, arguments, environment: environment, directory: directory)
     }
 
     /// Builds a C plugin with `cc` as a third party would: only the ABI header, outside SwiftPM.
-    static func buildCPlugin(_ source: URL, into dir: URL, name: String) throws -> URL {
+    public static func buildCPlugin(_ source: URL, into dir: URL, name: String) throws -> URL {
         let out = dir.appendingPathComponent("lib\(name).so")
         let include = root.appendingPathComponent("Sources/SynthPluginABI/include").path
         let r = try run(URL(fileURLWithPath: "/usr/bin/env"),
@@ -72,19 +72,19 @@ enum TestSupport {
         return out
     }
 
-    static func fixture(_ path: String) -> URL { root.appendingPathComponent("Tests/Fixtures/\(path)") }
+    public static func fixture(_ path: String) -> URL { root.appendingPathComponent("Tests/Fixtures/\(path)") }
 
-    static func write(_ text: String, to url: URL) {
+    public static func write(_ text: String, to url: URL) {
         try! FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         try! text.write(to: url, atomically: true, encoding: .utf8)
     }
 
-    static func json(_ url: URL) throws -> [String: Any] {
+    public static func json(_ url: URL) throws -> [String: Any] {
         try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
     }
 
     /// Reads a float32 .npy written by rsynth: (shape, values).
-    static func readNPY(_ url: URL) throws -> (shape: [Int], values: [Float]) {
+    public static func readNPY(_ url: URL) throws -> (shape: [Int], values: [Float]) {
         let data = try Data(contentsOf: url)
         let headerLength = Int(data[8]) | Int(data[9]) << 8
         let header = String(decoding: data[10..<(10 + headerLength)], as: UTF8.self)
