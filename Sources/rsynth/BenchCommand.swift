@@ -24,7 +24,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Images per step.") var batch = 8
     @Option(help: "Timed steps.") var steps = 5
     @Option(help: "Input size of the random-weight ResNet-50.") var size = 224
-    @Option(help: "Winograd 3x3 convolutions of the random-weight ResNet-50: auto (from batch 8), on or off.")
+    @Option(help: "Winograd 3x3 convolutions of the random-weight ResNet-50: auto (from batch 8), on or off (float32 only).")
     var winograd: String = "auto"
     @Option(help: "Number format inside the random-weight ResNet-50: float32 or bfloat16 (AVX512-BF16 CPUs). With --weights, pass --with precision=bfloat16.")
     var precision: String = "float32"
