@@ -6,7 +6,9 @@ from safetensors. For each, PyTorch's logits and input gradient on a 224x224 PNG
 
 Run from the repository root after `swift build -c release`:
     /root/torch-venv/bin/python Tests/Fixtures/check_full_size_parity.py [--seeds 50 51 ...]
-        [--init torchvision|calibrated] [--keep DIR]
+        [--init torchvision|calibrated] [--explain] [--precision float32|bfloat16] [--keep DIR]
+or on your own weights and a photo (pillow for --image):
+    ... check_full_size_parity.py --checkpoint imagenet_l2_3_0.pt resnet50-11ad3fa6.pth --image photo.jpg [--explain]
 
 Prints max|dlogit| / max|logit| and the relative L2 error of the gradient (goal: 1e-3) and, as the
 yardstick, how far PyTorch's own float32 gradient is from its float64 one, with the number of ReLU
@@ -115,14 +117,17 @@ def explain(net, x, mean, std, target, grads, candidates=14):
             n(normalised(x.to(dtype), mean, std, dtype))
         for h in hooks:
             h.remove()
-    ratios = []
+    ratios, flipped = [], []
     for call, (a, b) in enumerate(zip(z[torch.float32], z[torch.float64])):
         err = (a - b).abs().mean().clamp(min=1e-30)
         r = (b.abs() / err).flatten()
         k = min(candidates, r.numel())
         v, i = torch.topk(r, k, largest=False)
         ratios += [(float(v[j]), call, int(i[j])) for j in range(k)]
-    chosen = [(c, i) for _, c, i in sorted(ratios)[:candidates]]
+        # The decisions PyTorch's float32 run itself flips are candidates whatever their ratio.
+        flipped += [(call, int(j)) for j in torch.nonzero(((a > 0) != (b > 0)).flatten()).flatten()]
+    chosen = flipped[:candidates]
+    chosen += [u for u in ((c, i) for _, c, i in sorted(ratios)) if u not in chosen][:candidates - len(chosen)]
 
     def gradient(flip_units):
         calls = [0]
@@ -189,10 +194,62 @@ def rel_l2(a, b):
     return np.linalg.norm(a - b) / np.linalg.norm(b)
 
 
+def net_from_checkpoint(path):
+    """A user's own checkpoint (MadryLab legacy/zip, torchvision .pth, safetensors) as a PyTorch
+    net of this script's ResNet, with the plugin and normalisation rsynth would use for it."""
+    if path.endswith(".safetensors"):
+        from safetensors.torch import load_file
+        sd = load_file(path)
+    else:
+        import dill
+        sd = torch.load(path, map_location="cpu", pickle_module=dill, weights_only=False)
+    sd = sd.get("model", sd.get("state_dict", sd))
+    madry = any(k.startswith(("module.model.", "model.")) for k in sd)
+    if madry:
+        prefix = "module." if any(k.startswith("module.") for k in sd) else ""
+        mean = sd[prefix + "normalizer.new_mean"].flatten().tolist()
+        std = sd[prefix + "normalizer.new_std"].flatten().tolist()
+        sd = {k[len(prefix) + 6:]: v for k, v in sd.items() if k.startswith(prefix + "model.")}
+    else:
+        mean, std = IMAGENET_MEAN, IMAGENET_STD
+    block = "bottleneck" if "layer1.0.conv3.weight" in sd else "basic"
+    blocks = [len({k.split(".")[1] for k in sd if k.startswith(f"layer{i}.")}) for i in range(1, 5)]
+    widths = [sd[f"layer{i}.0.conv1.weight"].shape[0] for i in range(1, 5)]
+    net = mrf.Net(block, blocks, widths, "imagenet", sd["fc.weight"].shape[0])
+    missing, unexpected = net.load_state_dict({k: v.float() for k, v in sd.items()}, strict=False)
+    missing = [k for k in missing if not k.endswith("num_batches_tracked")]
+    if missing or unexpected:
+        sys.exit(f"{path}: missing {missing[:5]}, unexpected {unexpected[:5]}")
+    return net.eval(), ("robust-resnet50" if madry else "resnet50"), mean, std
+
+
+def input_image(d, path):
+    """224x224 RGB pixels and the PNG rsynth reads: random noise, or a photo resized (shorter side
+    256) and centre-cropped here, so that both sides see exactly the same pixels."""
+    if path is None:
+        pixels = np.random.default_rng(3).integers(0, 256, size=(224, 224, 3), dtype=np.uint8)
+    else:
+        from PIL import Image
+        im = Image.open(path).convert("RGB")
+        w, h = im.size
+        k = 256 / min(w, h)
+        im = im.resize((max(224, round(w * k)), max(224, round(h * k))), Image.BILINEAR)
+        w, h = im.size
+        l, t = (w - 224) // 2, (h - 224) // 2
+        pixels = np.asarray(im.crop((l, t, l + 224, t + 224)), dtype=np.uint8)
+    image = os.path.join(d, "input.png")
+    write_png(image, pixels)
+    return image, torch.from_numpy(pixels.astype(np.float32) / 255).permute(2, 0, 1).unsqueeze(0).contiguous()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, nargs="+", default=[50, 51, 52, 53, 54])
     ap.add_argument("--init", choices=["torchvision", "calibrated"], default="torchvision")
+    ap.add_argument("--checkpoint", nargs="+", default=None,
+                    help="your own weights instead of random ones (e.g. imagenet_l2_3_0.pt resnet50-11ad3fa6.pth)")
+    ap.add_argument("--image", default=None, help="a photo instead of random pixels (needs pillow)")
+    ap.add_argument("--target", type=int, default=574, help="class index of the saliency loss")
     ap.add_argument("--keep", default=None)
     ap.add_argument("--precision", choices=["float32", "bfloat16"], default="float32",
                     help="rsynth's engine precision (bfloat16: its distance from float32/float64 is the measurement)")
@@ -201,43 +258,50 @@ def main():
     a = ap.parse_args()
     d = a.keep or tempfile.mkdtemp()
     os.makedirs(d, exist_ok=True)
-    rng = np.random.default_rng(3)
-    pixels = rng.integers(0, 256, size=(224, 224, 3), dtype=np.uint8)
-    image = os.path.join(d, "input.png"); write_png(image, pixels)
-    x = torch.from_numpy(pixels.astype(np.float32) / 255).permute(2, 0, 1).unsqueeze(0).contiguous()
-    target = 574
+    image, x = input_image(d, a.image)
+    target = a.target
 
     print("relative errors: logits max|d|/max|l|, gradient L2; rsynth against PyTorch float32 (the criterion),")
     print("then rsynth and PyTorch float32 each against PyTorch float64")
     print(f"{'seed':>4} {'plugin':16s} {'file':22s} {'logits':>8} {'gradient':>9}   "
           f"{'logits: rsynth-f64':>18} {'torch32-f64':>11}   {'gradient: rsynth-f64':>20} {'torch32-f64':>11} {'torch flips':>11}")
-    clean, met = 0, 0
-    for seed in a.seeds:
-        r50, r18 = model("bottleneck", [3, 4, 6, 3], seed, a.init), model("basic", [2, 2, 2, 2], seed, a.init)
-        save_all(d, r50, r18)
-        cases = [("robust-resnet50", "robust50.pt", r50, MADRY_MEAN, MADRY_STD),
-                 ("resnet50", "resnet50.pth", r50, IMAGENET_MEAN, IMAGENET_STD),
-                 ("resnet50", "resnet18.safetensors", r18, IMAGENET_MEAN, IMAGENET_STD)]
-        for plugin, file, net, m, s in cases:
-            (l32, g32), (l64, g64), flips = pytorch(net, x, m, s, target)
-            ours_l, ours_g = rsynth(plugin, os.path.join(d, file), image, target, os.path.join(d, file + ".npy"),
-                                    ["--with", f"precision={a.precision}"])
-            rl, rg = np.abs(ours_l - l32).max() / np.abs(l32).max(), rel_l2(ours_g, g32)
-            clean += flips == 0
-            met += flips == 0 and rl <= 1e-3 and rg <= 1e-3
-            lerr = lambda l: np.abs(l - l64).max() / np.abs(l64).max()
-            print(f"{seed:4d} {plugin:16s} {file:22s} {rl:8.1e} {rg:9.1e}   {lerr(ours_l):18.1e} {lerr(l32):11.1e}   "
-                  f"{rel_l2(ours_g, g64):20.1e} {rel_l2(g32, g64):11.1e} {flips:11d}", flush=True)
-            if a.precision == "bfloat16":
-                cos = float(ours_g.ravel() @ g64.ravel() / np.linalg.norm(ours_g) / np.linalg.norm(g64))
-                print(f"     bfloat16: gradient cosine to float64 {cos:.4f}; same top-1 class as float64: "
-                      f"{int(np.argmax(ours_l) == np.argmax(l64))}", flush=True)
-            elif a.explain and max(rel_l2(ours_g, g64), rel_l2(g32, g64)) > 1e-4:
-                (no, ro), (nt, rt) = explain(net, x, m, s, target, [ours_g, g32])
-                print(f"     explained: rsynth = float64 with {no} near-zero ReLU decisions inverted (residual {ro:.1e}); "
-                      f"PyTorch float32 = float64 with {nt} inverted (residual {rt:.1e})", flush=True)
-    print(f"{met} of {clean} cases without a ReLU flip inside PyTorch itself are within 1e-3 "
-          f"(logits and gradient); {len(a.seeds) * 3} cases in all")
+    totals = {"cases": 0, "clean": 0, "met": 0}
+
+    def compare(label, plugin, weights, net, m, s):
+        (l32, g32), (l64, g64), flips = pytorch(net, x, m, s, target)
+        ours_l, ours_g = rsynth(plugin, weights, image, target, os.path.join(d, os.path.basename(weights) + ".npy"),
+                                ["--with", f"precision={a.precision}"])
+        rl, rg = np.abs(ours_l - l32).max() / np.abs(l32).max(), rel_l2(ours_g, g32)
+        totals["cases"] += 1
+        totals["clean"] += flips == 0
+        totals["met"] += flips == 0 and rl <= 1e-3 and rg <= 1e-3
+        lerr = lambda l: np.abs(l - l64).max() / np.abs(l64).max()
+        print(f"{label:>4} {plugin:16s} {os.path.basename(weights)[:22]:22s} {rl:8.1e} {rg:9.1e}   {lerr(ours_l):18.1e} "
+              f"{lerr(l32):11.1e}   {rel_l2(ours_g, g64):20.1e} {rel_l2(g32, g64):11.1e} {flips:11d}", flush=True)
+        if a.precision == "bfloat16":
+            cos = float(ours_g.ravel() @ g64.ravel() / np.linalg.norm(ours_g) / np.linalg.norm(g64))
+            print(f"     bfloat16: gradient cosine to float64 {cos:.4f}; same top-1 class as float64: "
+                  f"{int(np.argmax(ours_l) == np.argmax(l64))}", flush=True)
+        elif a.explain and max(rel_l2(ours_g, g64), rel_l2(g32, g64)) > 1e-4:
+            said = [f"{who} = float64 with {n} near-zero ReLU decisions inverted (residual {r:.1e})" if r < 1e-4 else
+                    f"{who}: not explained by the candidates (residual {r:.1e}: a max-pool near-tie, or a decision "
+                    f"further from zero)" for who, (n, r) in zip(("rsynth", "PyTorch float32"),
+                                                              explain(net, x, m, s, target, [ours_g, g32]))]
+            print("     explained: " + "; ".join(said), flush=True)
+
+    if a.checkpoint:
+        for path in a.checkpoint:
+            net, plugin, m, s = net_from_checkpoint(path)
+            compare("-", plugin, os.path.abspath(path), net, m, s)
+    else:
+        for seed in a.seeds:
+            r50, r18 = model("bottleneck", [3, 4, 6, 3], seed, a.init), model("basic", [2, 2, 2, 2], seed, a.init)
+            save_all(d, r50, r18)
+            compare(seed, "robust-resnet50", os.path.join(d, "robust50.pt"), r50, MADRY_MEAN, MADRY_STD)
+            compare(seed, "resnet50", os.path.join(d, "resnet50.pth"), r50, IMAGENET_MEAN, IMAGENET_STD)
+            compare(seed, "resnet50", os.path.join(d, "resnet18.safetensors"), r18, IMAGENET_MEAN, IMAGENET_STD)
+    print(f"{totals['met']} of {totals['clean']} cases without a ReLU flip inside PyTorch itself are within 1e-3 "
+          f"(logits and gradient); {totals['cases']} cases in all")
 
 
 if __name__ == "__main__":
