@@ -7,6 +7,16 @@ struct Activation {
     var c: Int, h: Int, w: Int
 }
 
+/// The discrete choices a forward pass makes, which its input gradient follows.
+struct ForwardDecisions: Equatable {
+    /// Per ReLU site in forward order (the stem, then for each block t1, [t2,] out): 1 where the
+    /// post-ReLU activation is > 0, [N, C, H, W] in NCHW order.
+    var relu: [[UInt8]]
+    /// The stem max-pool's choice per output [N, C, OH, OW]: kh * 3 + kw in its 3x3 window,
+    /// counted from the padded window's corner; nil without a max-pool.
+    var maxPool: [UInt8]?
+}
+
 /// The plain reference ResNet: NCHW loops (ResNetKernels' rk_ref_*), unfolded BatchNorm, every
 /// step spelled out. Keeps the post-ReLU outputs (the ReLU masks) and the max-pool's argmax for
 /// the input gradient. Slow; for tests on small nets.
@@ -107,6 +117,46 @@ final class ReferenceNet {
             }
         }
         return Tensor(shape: [batch, K], data: logits)
+    }
+
+    /// The decisions of the most recent forward.
+    func decisions() -> ForwardDecisions {
+        var relu = [stemOut!.data.map { UInt8($0 > 0 ? 1 : 0) }]
+        for tape in blockTapes { relu += tape.map { t in t.data.map { UInt8($0 > 0 ? 1 : 0) } } }
+        guard let p = pooled, let s = stemOut else { return ForwardDecisions(relu: relu, maxPool: nil) }
+        var choices = [UInt8](repeating: 0, count: poolArgmax.count)
+        for (i, a) in poolArgmax.enumerated() {
+            let oh = (i / p.w) % p.h, ow = i % p.w, ih = Int(a) / s.w, iw = Int(a) % s.w
+            choices[i] = UInt8((ih - (oh * 2 - 1)) * 3 + (iw - (ow * 2 - 1)))
+        }
+        return ForwardDecisions(relu: relu, maxPool: choices)
+    }
+
+    /// dlogits[N,K] -> dx[N,C,S,S] through the given decisions instead of this forward's own (the
+    /// activations' values are not needed by the backward pass, only their signs and the argmax).
+    func inputGradient(_ dlogits: Tensor, through d: ForwardDecisions) throws -> Tensor {
+        let sites = 1 + blockTapes.reduce(0) { $0 + $1.count }
+        guard d.relu.count == sites else { throw ResNetError("decisions for \(d.relu.count) ReLU sites, the net has \(sites)") }
+        let (saved, savedTapes, savedArgmax) = (stemOut, blockTapes, poolArgmax)
+        defer { stemOut = saved; blockTapes = savedTapes; poolArgmax = savedArgmax }
+        func adopt(_ a: inout Activation, _ m: [UInt8], _ what: String) throws {
+            guard m.count == a.data.count else { throw ResNetError("\(what): \(m.count) decisions for \(a.data.count) units") }
+            a.data = m.map { Float($0) }
+        }
+        try adopt(&stemOut!, d.relu[0], "stem")
+        var k = 1
+        for b in blockTapes.indices { for t in blockTapes[b].indices { try adopt(&blockTapes[b][t], d.relu[k], "site \(k)"); k += 1 } }
+        if let p = pooled, let s = stemOut, let choices = d.maxPool {
+            guard choices.count == poolArgmax.count else { throw ResNetError("max-pool: \(choices.count) choices for \(poolArgmax.count) outputs") }
+            for (i, c) in choices.enumerated() {
+                let oh = (i / p.w) % p.h, ow = i % p.w, ih = oh * 2 - 1 + Int(c) / 3, iw = ow * 2 - 1 + Int(c) % 3
+                guard c < 9, ih >= 0, ih < s.h, iw >= 0, iw < s.w else {
+                    throw ResNetError("max-pool output \(i): window position \(c) is outside the input")
+                }
+                poolArgmax[i] = Int32(ih * s.w + iw)
+            }
+        }
+        return inputGradient(dlogits)
     }
 
     /// dlogits[N,K] -> dx[N,C,S,S]

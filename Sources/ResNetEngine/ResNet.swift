@@ -111,6 +111,13 @@ public final class ResNet: Classifier {
         }
     }
 
+    /// The ReLU and max-pool decisions of the most recent forward (oneDNN backend), for tests that
+    /// run the reference backward through exactly the same ones.
+    func lastDecisions() throws -> ForwardDecisions {
+        guard backend == .onednn, let n = lastBatch else { throw ResNetError("lastDecisions: no oneDNN forward yet") }
+        return try fastNet(batch: n).decisions()
+    }
+
     /// Bytes the oneDNN net for the current batch size holds (0 before the first forward).
     public var engineBytes: Int { fast.map { Int(rk_net_bytes($0.net)) } ?? 0 }
 
@@ -192,6 +199,31 @@ final class FastNet {
         let rc = rk_net_forward(net, x.data, &logits, &err, err.count)
         guard rc == 0 else { throw ResNetError("oneDNN forward: " + String(cString: err)) }
         return Tensor(shape: [batch, numClasses], data: logits)
+    }
+
+    func decisions() throws -> ForwardDecisions {
+        var err = [CChar](repeating: 0, count: 512)
+        var dims = [Int32](repeating: 0, count: 4)
+        var relu = [[UInt8]]()
+        for site in 0..<Int(rk_net_relu_site_count(net)) {
+            guard rk_net_relu_decisions(net, Int32(site), &dims, nil, &err, err.count) == 0 else {
+                throw ResNetError("ReLU site \(site): " + String(cString: err))
+            }
+            var m = [UInt8](repeating: 0, count: dims.reduce(1) { $0 * Int($1) })
+            guard rk_net_relu_decisions(net, Int32(site), &dims, &m, &err, err.count) == 0 else {
+                throw ResNetError("ReLU site \(site): " + String(cString: err))
+            }
+            relu.append(m)
+        }
+        var pool: [UInt8]? = nil
+        if rk_net_maxpool_choices(net, &dims, nil, &err, err.count) == 0 {
+            var c = [UInt8](repeating: 0, count: dims.reduce(1) { $0 * Int($1) })
+            guard rk_net_maxpool_choices(net, &dims, &c, &err, err.count) == 0 else {
+                throw ResNetError("max-pool: " + String(cString: err))
+            }
+            pool = c
+        }
+        return ForwardDecisions(relu: relu, maxPool: pool)
     }
 
     func backward(_ dlogits: Tensor) throws -> Tensor {

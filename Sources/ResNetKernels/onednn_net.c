@@ -71,6 +71,10 @@ struct rk_net {
     dnnl_memory_t *pool_mems; int *pool_slots; int npool, cappool, cappoolslots;
     dnnl_format_tag_t act_tag;     // activation layout: format_tag_any (blocked) or nhwc
     dnnl_data_type_t dt;           // weights, activations, gradients: f32 or bf16 (plain buffers stay f32)
+    // The ReLU sites in forward order (stem, then per block t1, [t2], out) and the max-pool's
+    // workspace, for rk_net_relu_decisions / rk_net_maxpool_choices (tests of the backward).
+    struct { dnnl_memory_desc_t md; dnnl_memory_t act, mask; } *sites; int nsites, capsites;
+    dnnl_memory_desc_t pool_ws_md, pool_dst_md; dnnl_memory_t pool_ws;
     char *info; size_t info_len, info_cap;
 };
 
@@ -634,6 +638,14 @@ out:
     return rc;
 }
 
+// Records a ReLU site (after its mask, if any, was added).
+static void add_site(rk_net *net, const act_t *a) {
+    net->sites = grow(net->sites, &net->capsites, net->nsites + 1, sizeof *net->sites);
+    net->sites[net->nsites].md = a->md;
+    net->sites[net->nsites].act = a->mem;
+    net->sites[net->nsites++].mask = a->mask;
+}
+
 static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen) {
     const int N = desc->batch;
     plan_t plan;
@@ -694,6 +706,7 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
                    : new_act(net, &plan, &stem->dst_md, &s, err, errlen)) goto done;
     fwd_conv_op(net, stem, stem_src, s.mem);
     if (net->masks && (mrc = add_mask(net, &s, err, errlen)) != 0) { rc = mrc; goto done; }
+    add_site(net, &s);
     int in_slot = 0;
     int h = (desc->in_h + 2 * desc->stem.pad - desc->stem.kernel) / desc->stem.stride + 1;
     int w = (desc->in_w + 2 * desc->stem.pad - desc->stem.kernel) / desc->stem.stride + 1;
@@ -722,6 +735,7 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
         in_slot = 1;
         void *wsb = net_alloc(net, dnnl_memory_desc_get_size(wmd));
         pool_ws = net_mem(net, wmd, wsb);
+        net->pool_ws = pool_ws; net->pool_ws_md = *wmd; net->pool_dst_md = p.md;
         dnnl_primitive_t pf = NULL;
         st = dnnl_primitive_create(&pf, fpd);
         if (st == dnnl_success) {
@@ -800,6 +814,8 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
         }
         if (ch != oh || cw != ow) { seterr(err, errlen, "block %d: unexpected output size", b); goto done; }
         if (net->masks && (mrc = add_mask(net, &out, err, errlen)) != 0) { rc = mrc; goto done; }
+        for (int i = 0; i < nc - 1; i++) add_site(net, &t[i]);
+        add_site(net, &out);
         // Backward of this block (group b+1), scratch roles: g = 0, then alternate between 1 and 2.
         int gi = b + 1;
         // g (s0) *= out > 0
@@ -937,7 +953,7 @@ void rk_net_destroy(rk_net *net) {
     for (int i = 0; i < net->nmems; i++) dnnl_memory_destroy(net->mems[i]);
     for (int i = 0; i < net->nbufs; i++) munmap(net->bufs[i], net->sizes[i]);
     free(net->prims); free(net->mems); free(net->bufs); free(net->sizes);
-    free(net->pool_mems); free(net->pool_slots);
+    free(net->pool_mems); free(net->pool_slots); free(net->sites);
     free(net->fwd.items); free(net->bwd.items);
     free(net->mean); free(net->std); free(net->fc_w); free(net->fc_b);
     free(net->info);
@@ -1070,3 +1086,56 @@ size_t rk_net_bytes(const rk_net *net) { return net ? net->bytes : 0; }
 
 const char *rk_net_impl_info(const rk_net *net) { return net && net->info ? net->info : ""; }
 
+// Reorders memory `from` (layout from_md) into a plain NCHW buffer of type dt at `to`.
+static int to_plain(rk_net *net, const dnnl_memory_desc_t *from_md, dnnl_memory_t from, dnnl_data_type_t dt, void *to,
+                    char *err, size_t errlen) {
+    dnnl_memory_desc_t plain;
+    dnnl_memory_t dst = NULL;
+    dnnl_primitive_desc_t rpd = NULL;
+    dnnl_primitive_t r = NULL;
+    CHECK(dnnl_memory_desc_init_by_tag(&plain, 4, from_md->dims, dt, dnnl_nchw), "export");
+    CHECK(dnnl_memory_create(&dst, &plain, net->engine, to), "export");
+    dnnl_status_t st = dnnl_reorder_primitive_desc_create(&rpd, from_md, net->engine, &plain, net->engine, NULL);
+    if (st == dnnl_success) st = dnnl_primitive_create(&r, rpd);
+    if (st == dnnl_success) {
+        dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, dst}};
+        st = dnnl_primitive_execute(r, net->stream, 2, a);
+    }
+    if (st == dnnl_success) st = dnnl_stream_wait(net->stream);
+    if (r) dnnl_primitive_destroy(r);
+    if (rpd) dnnl_primitive_desc_destroy(rpd);
+    dnnl_memory_destroy(dst);
+    if (st != dnnl_success) { seterr(err, errlen, "export: %s", dnnl_status2str(st)); return -1; }
+    return 0;
+}
+
+int rk_net_relu_site_count(const rk_net *net) { return net ? net->nsites : 0; }
+
+int rk_net_relu_decisions(rk_net *net, int site, int *dims, unsigned char *out, char *err, size_t errlen) {
+    if (site < 0 || site >= net->nsites) { seterr(err, errlen, "no ReLU site %d (%d sites)", site, net->nsites); return -1; }
+    const dnnl_memory_desc_t *md = &net->sites[site].md;
+    for (int i = 0; i < 4; i++) dims[i] = (int)md->dims[i];
+    if (!out) return 0;
+    if (net->sites[site].mask) {
+        dnnl_memory_desc_t mmd = *md;
+        mmd.data_type = dnnl_u8;
+        return to_plain(net, &mmd, net->sites[site].mask, dnnl_u8, out, err, errlen);
+    }
+    size_t n = (size_t)md->dims[0] * md->dims[1] * md->dims[2] * md->dims[3];
+    float *tmp = malloc(sizeof(float) * n);
+    if (!tmp) { seterr(err, errlen, "out of memory"); return -1; }
+    int rc = to_plain(net, md, net->sites[site].act, dnnl_f32, tmp, err, errlen);
+    for (size_t i = 0; rc == 0 && i < n; i++) out[i] = tmp[i] > 0.0f;
+    free(tmp);
+    return rc;
+}
+
+int rk_net_maxpool_choices(rk_net *net, int *dims, unsigned char *out, char *err, size_t errlen) {
+    if (!net->pool_ws) { seterr(err, errlen, "this net has no max-pool"); return -1; }
+    if (net->pool_ws_md.data_type != dnnl_u8 || net->pool_ws_md.ndims != 4) {
+        seterr(err, errlen, "max-pool workspace is not u8 [N,C,OH,OW]"); return -1;
+    }
+    for (int i = 0; i < 4; i++) dims[i] = (int)net->pool_dst_md.dims[i];
+    if (!out) return 0;
+    return to_plain(net, &net->pool_ws_md, net->pool_ws, dnnl_u8, out, err, errlen);
+}

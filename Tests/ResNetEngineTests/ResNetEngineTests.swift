@@ -359,6 +359,51 @@ final class ResNetEngineTests: XCTestCase {
         }
     }
 
+    /// The fast path at full size (ResNet-50, 224x224, direct and Winograd) against the reference.
+    /// Logits must agree to 1e-5. The gradients are compared through the same decisions: a few of
+    /// ResNet-50's ~10 million ReLU inputs lie within float32 rounding of zero and any two
+    /// implementations may switch them differently, each moving the gradient by ~0.1-0.5%; so the
+    /// reference backward runs through the fast path's own ReLU masks and max-pool choices, and
+    /// must then agree to 1e-4. The decisions themselves must agree with the reference's own on
+    /// all but a handful of units (else the export, not rounding, would be wrong).
+    func testFullSizeResNet50AgainstTheReference() throws {
+        let w = try ResNet.randomWeights(depth: 50, seed: 3)
+        var rng = RandomStream(seed: 5)
+        let x = Tensor(shape: [1, 3, 224, 224], data: (0..<(3 * 224 * 224)).map { _ in rng.nextUniformFloat() })
+        let dl = Tensor(shape: [1, 1000], data: (0..<1000).map { _ in rng.nextUniformFloat() - 0.5 })
+        let ref = ReferenceNet(weights: w, mean: ResNet.imageNetMean, std: ResNet.imageNetStd, inputSize: 224)
+        let lr = ref.forward(x)
+        let own = ref.decisions()
+        let units = own.relu.reduce(0) { $0 + $1.count }
+        XCTAssertEqual(own.relu.count, 1 + 16 * 3)
+        for wino in [false, true] {
+            let fast = try ResNet(weights: w, mean: ResNet.imageNetMean, std: ResNet.imageNetStd, inputSize: 224, winograd: wino)
+            let lf = try fast.forward(x), gf = try fast.inputGradient(dl)
+            XCTAssertEqual(fast.implementationInfo.contains("(winograd)"), wino)
+            let d = try fast.lastDecisions()
+            XCTAssertEqual(d.relu.map(\.count), own.relu.map(\.count))
+            var flipped = 0
+            for (a, b) in zip(d.relu, own.relu) { for i in a.indices where a[i] != b[i] { flipped += 1 } }
+            // Max-pool choices that matter: where the reference's chosen stem unit is active.
+            let stem = own.relu[0], fc = try XCTUnwrap(d.maxPool), rc = try XCTUnwrap(own.maxPool)
+            var poolDiffer = 0
+            for i in rc.indices where fc[i] != rc[i] {
+                let plane = i / (56 * 56), oh = (i / 56) % 56, ow = i % 56
+                let ih = oh * 2 - 1 + Int(rc[i]) / 3, iw = ow * 2 - 1 + Int(rc[i]) % 3
+                if stem[plane * 112 * 112 + ih * 112 + iw] == 1 { poolDiffer += 1 }
+            }
+            let gr = try ref.inputGradient(dl, through: d)
+            let el = relMaxDiff(lf.data, lr.data), eg = relL2(gf.data, gr.data)
+            let egOwn = relL2(gf.data, ref.inputGradient(dl).data)
+            print("ResNet-50 224\(wino ? " Winograd" : ""): logits \(el); dx through the same decisions \(eg) " +
+                  "(through the reference's own: \(egOwn)); ReLU decisions differing \(flipped) of \(units), max-pool \(poolDiffer)")
+            XCTAssertLessThan(el, 1e-5)
+            XCTAssertLessThan(eg, 1e-4)
+            XCTAssertLessThan(flipped, 100)
+            XCTAssertLessThan(poolDiffer, 10)
+        }
+    }
+
     func testBFloat16NeedsTheOneDNNBackend() throws {
         let w = try ResNetWeights.from(tensors: try Fixture.load("digits").stateDict)
         XCTAssertThrowsError(try ResNet(weights: w, mean: [0, 0, 0], std: [1, 1, 1], inputSize: 16, backend: .reference,

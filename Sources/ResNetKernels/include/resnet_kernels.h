@@ -96,6 +96,18 @@ size_t rk_net_bytes(const rk_net *net);
 // A newline-separated list "layer: forward impl / backward impl" (owned by the net).
 const char *rk_net_impl_info(const rk_net *net);
 
+// The decisions of the most recent forward, so that a test can run the reference backward
+// through exactly the same ones (on deep nets a few ReLU inputs lie within rounding of zero and
+// two float32 implementations may switch them differently). dims receives [N, C, H, W]; out
+// (NULL: dims only) receives N*C*H*W bytes in plain NCHW order. Return 0 on success.
+//   ReLU sites, in forward order: the stem, then for each block t1, [t2,] out; 1 where the
+//   post-ReLU activation is > 0.
+int rk_net_relu_site_count(const rk_net *net);
+int rk_net_relu_decisions(rk_net *net, int site, int *dims, unsigned char *out, char *err, size_t errlen);
+//   The stem max-pool: per output, oneDNN's workspace value (the position kh*3 + kw of the maximum
+//   in its 3x3 window, counted from the padded window's corner).
+int rk_net_maxpool_choices(rk_net *net, int *dims, unsigned char *out, char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif
