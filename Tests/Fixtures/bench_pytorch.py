@@ -5,7 +5,7 @@ normalisation inside as in the robustness library). For comparison with the Swif
 (`rsynth bench`; Tests/Fixtures/bench_vs_pytorch.py runs both). Not needed by the tests.
 
 Run:
-    OMP_WAIT_POLICY=passive /root/torch-venv/bin/python Tests/Fixtures/bench_pytorch.py [--batches 1,4,8] [--steps 5]
+    /root/torch-venv/bin/python Tests/Fixtures/bench_pytorch.py [--batches 1,4,8] [--steps 5]
         [--formats contiguous,channels_last] [--threads N] [--precision float32|bfloat16]
 Prints, per batch size and memory format (default contiguous, channels_last), the median ms per
 image-step (wall clock; also the best, and the median process CPU time, which other load on a

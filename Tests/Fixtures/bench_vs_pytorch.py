@@ -4,7 +4,7 @@ bfloat16, random weights) in PyTorch eager and in `rsynth bench`, alternating on
 
 Run from the repository root after `swift build -c release` (PyTorch in a virtual environment
 outside the repository, e.g. /root/torch-venv; the tests never need it):
-    OMP_WAIT_POLICY=passive /root/torch-venv/bin/python Tests/Fixtures/bench_vs_pytorch.py [--batches 1,4,8] [--steps 5] [--rounds 2] [--precision float32|bfloat16]
+    /root/torch-venv/bin/python Tests/Fixtures/bench_vs_pytorch.py [--batches 1,4,8] [--steps 5] [--rounds 2] [--precision float32|bfloat16]
 
 For each batch size and round it runs PyTorch in a fresh process for each memory format
 (contiguous and channels_last, keeping the faster: "its best") and `rsynth bench` in a fresh
