@@ -7,16 +7,6 @@ struct Activation {
     var c: Int, h: Int, w: Int
 }
 
-/// The discrete choices a forward pass makes, which its input gradient follows.
-struct ForwardDecisions: Equatable {
-    /// Per ReLU site in forward order (the stem, then for each block t1, [t2,] out): 1 where the
-    /// post-ReLU activation is > 0, [N, C, H, W] in NCHW order.
-    var relu: [[UInt8]]
-    /// The stem max-pool's choice per output [N, C, OH, OW]: kh * 3 + kw in its 3x3 window,
-    /// counted from the padded window's corner; nil without a max-pool.
-    var maxPool: [UInt8]?
-}
-
 /// The plain reference ResNet: NCHW loops (ResNetKernels' rk_ref_*), unfolded BatchNorm, every
 /// step spelled out. Keeps the post-ReLU outputs (the ReLU masks) and the max-pool's argmax for
 /// the input gradient. Slow; for tests on small nets.
