@@ -7,9 +7,10 @@ public enum CheckpointFormat: String, Sendable {
 /// A model's state dict read from a PyTorch (zip or legacy) or safetensors file, in pure Swift.
 ///
 /// Safety: pickles are interpreted as data only (see `Unpickler`). Unknown classes and calls become
-/// inert placeholders, so a training checkpoint holding, say, an `argparse.Namespace` still loads;
-/// a pickle that names a code-running global (os.system, builtins.eval, ...) is refused with an
-/// error, because nothing legitimate in a checkpoint needs one and the user should know. Every
+/// inert placeholders, so a training checkpoint holding, say, an `argparse.Namespace` or lambdas
+/// pickled by dill still loads; a pickle that names a code-running global (os.system,
+/// builtins.eval, ...) is refused with an error, because nothing legitimate in a checkpoint needs
+/// one and the user should know. Every
 /// offset and length is bounds-checked; a malformed file gives one `CheckpointError`, not a crash.
 ///
 /// Memory: the file is memory-mapped and tensors only record where their elements lie; the

@@ -187,13 +187,17 @@ struct Unpickler {
 
     /// Modules and builtins that exist to run code, load code or touch the system. Naming one is
     /// refused: nothing would be executed anyway, but a checkpoint has no business asking.
+    /// Not on the list, because training checkpoints pickled with dill hold them legitimately
+    /// (a lambda or closure in the saved arguments or LR schedule is rebuilt with
+    /// dill._dill._create_function / _create_code / _create_cell, builtins getattr and setattr,
+    /// and `types`): they become inert placeholders like every other unknown global.
     private static let codeModules: Set<String> = [
         "os", "posix", "nt", "subprocess", "_posixsubprocess", "sys", "runpy", "importlib", "shutil",
         "socket", "pty", "code", "codeop", "webbrowser", "ctypes", "pickle", "_pickle", "marshal",
-        "commands", "multiprocessing", "asyncio", "pdb", "timeit", "types", "signal",
+        "commands", "multiprocessing", "asyncio", "pdb", "timeit", "signal",
     ]
     private static let codeBuiltins: Set<String> = [
-        "eval", "exec", "execfile", "compile", "__import__", "getattr", "setattr", "delattr", "open",
+        "eval", "exec", "execfile", "compile", "__import__", "open",
         "globals", "locals", "vars", "breakpoint", "input", "apply", "exit", "quit", "help", "file",
     ]
 

@@ -33,6 +33,15 @@ final class FixtureLoadingTests: XCTestCase {
     func testZipStorageDTypes() throws { try check("dtypes_zip.pt") }
     func testZipTrainingCheckpointWithUnknownClassStaysInert() throws { try check("with_args_zip.pt") }
 
+    /// dill pickles lambdas and closures by value (code objects, cells, builtins getattr/setattr):
+    /// a training checkpoint holding some beside its state dict loads, and none of it runs.
+    func testDillCheckpointWithPickledFunctionsLoadsInert() throws {
+        let pwned = "/tmp/robustsynth_pwned_dill_code"
+        try? FileManager.default.removeItem(atPath: pwned)
+        try check("dill_with_code.pt")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: pwned))
+    }
+
     func testZeroDimNumBatchesTracked() throws {
         let c = try Checkpoint.load(Fixtures.path("tiny_zip.pt"))
         let t = try XCTUnwrap(c["bn1.num_batches_tracked"])

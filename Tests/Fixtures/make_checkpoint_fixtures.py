@@ -17,6 +17,8 @@ Writes Tests/Fixtures/checkpoints/:
   views_zip.pt              storage offsets, a transposed (non-contiguous) view, shared storage
   dtypes_zip.pt             float16/bfloat16/float64/int32/int16/int8/uint8/bool tensors
   with_args_zip.pt          {'state_dict': sd, 'args': argparse.Namespace, 'epoch': 3}
+  dill_with_code.pt         legacy+dill with a lambda and a function pickled by value beside the
+                            state dict (add it alone: make_checkpoint_fixtures.py --only dill_with_code)
   evil_zip.pt               data.pkl = os.system("touch /tmp/robustsynth_pwned_zip")
   evil_stack_global_zip.pt  protocol-4 STACK_GLOBAL builtins.eval(...) next to a valid state dict
   evil_legacy.pt            legacy file whose object pickle calls os.system("touch ...legacy")
@@ -32,6 +34,7 @@ import json
 import os
 import pickle
 import struct
+import sys
 import zipfile
 
 import dill
@@ -43,6 +46,7 @@ OUT = os.path.join("Tests", "Fixtures", "checkpoints")
 PWNED_ZIP = "/tmp/robustsynth_pwned_zip"
 PWNED_LEGACY = "/tmp/robustsynth_pwned_legacy"
 PWNED_EVAL = "/tmp/robustsynth_pwned_eval"
+PWNED_DILL_CODE = "/tmp/robustsynth_pwned_dill_code"
 
 
 class Tiny(nn.Module):
@@ -99,8 +103,36 @@ def binunicode(s):
     return b"X" + struct.pack("<I", len(b)) + b  # BINUNICODE
 
 
+def dill_with_code(sd, expected):
+    """(f2) a legacy dill checkpoint that holds code beside the state dict, as training scripts leave
+    them: a lambda and a nested function pickled by value (dill's _create_code/_create_function)
+    inside an argparse Namespace and a schedule dict. The reader must walk past them inert."""
+    secret = "touch " + PWNED_DILL_CODE
+
+    def hook(x):   # never called: only its code object is pickled
+        return os.system(secret)
+
+    args = argparse.Namespace(arch="tiny", eps=3.0, step_fn=lambda x: x * 2, hook=hook)
+    obj = {"model": collections.OrderedDict(("module.model." + k, v) for k, v in sd.items()),
+           "optimizer": {"state": {}, "param_groups": []}, "schedule": {"lr_lambdas": [lambda e: 0.1 ** (e // 30)]},
+           "epoch": 90, "args": args}
+    with open(os.path.join(OUT, "dill_with_code.pt"), "wb") as f:
+        torch.save(obj, f, pickle_module=dill, _use_new_zipfile_serialization=False)
+    expected["dill_with_code.pt"] = {"format": "pytorch-legacy", "stateDictKey": "model",
+                                     "tensors": describe(obj["model"])}
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    if sys.argv[1:] == ["--only", "dill_with_code"]:
+        # Add this one fixture without rewriting the others (zip files differ byte-wise per run).
+        with open(os.path.join(OUT, "expected.json")) as f:
+            expected = json.load(f)
+        dill_with_code(tiny_state_dict(), expected)
+        with open(os.path.join(OUT, "expected.json"), "w") as f:
+            json.dump(expected, f, indent=1)
+            f.write("\n")
+        return
     expected = {}
     sd = tiny_state_dict()
 
@@ -184,6 +216,8 @@ def main():
     save_zip({"epoch": 3, "args": args, "state_dict": sd}, "with_args_zip.pt")
     expected["with_args_zip.pt"] = {"format": "pytorch-zip", "stateDictKey": "state_dict",
                                     "tensors": describe(sd)}
+
+    dill_with_code(sd, expected)
 
     # (g) malicious pickles, built by hand: GLOBAL os system + REDUCE.
     evil = (b"\x80\x02" + b"cos\nsystem\n" + binunicode("touch " + PWNED_ZIP) + b"\x85" + b"R" + b".")
