@@ -25,6 +25,8 @@ final class FixtureLoadingTests: XCTestCase {
     func testLegacyStorageView() throws { try check("legacy_storage_view.pt") }
     func testZipStateDict() throws { try check("tiny_zip.pt") }
     func testLegacyMadryLabCheckpoint() throws { try check("madry_legacy.pt") }
+    /// MadryLab saved from GPU: torch.cuda.FloatStorage, location 'cuda:0'; read on the CPU as is.
+    func testLegacyMadryLabCheckpointSavedFromGPU() throws { try check("madry_legacy_cuda.pt") }
     func testSafetensorsFloat32() throws { try check("tiny_f32.safetensors") }
     func testSafetensorsFloat16() throws { try check("tiny_f16.safetensors") }
     func testSafetensorsBFloat16() throws { try check("tiny_bf16.safetensors") }

@@ -12,13 +12,14 @@ in expected.json do not).
 Writes Tests/Fixtures/checkpoints/:
   tiny_zip.pt               torch.save(state_dict) in the zip format (root folder "tiny_zip")
   madry_legacy.pt           legacy non-zip format pickled with dill, MadryLab layout
+  madry_legacy_cuda.pt      the same as saved from GPU tensors (torch.cuda.*Storage, 'cuda:0')
                             {'model': ..., 'optimizer': ..., 'schedule': None, 'epoch': 90}
   tiny_f32/f16/bf16/f64.safetensors
   views_zip.pt              storage offsets, a transposed (non-contiguous) view, shared storage
   dtypes_zip.pt             float16/bfloat16/float64/int32/int16/int8/uint8/bool tensors
   with_args_zip.pt          {'state_dict': sd, 'args': argparse.Namespace, 'epoch': 3}
   dill_with_code.pt         legacy+dill with a lambda and a function pickled by value beside the
-                            state dict (add it alone: make_checkpoint_fixtures.py --only dill_with_code)
+                            state dict (add one alone: make_checkpoint_fixtures.py --only dill_with_code|madry_legacy_cuda)
   evil_zip.pt               data.pkl = os.system("touch /tmp/robustsynth_pwned_zip")
   evil_stack_global_zip.pt  protocol-4 STACK_GLOBAL builtins.eval(...) next to a valid state dict
   evil_legacy.pt            legacy file whose object pickle calls os.system("touch ...legacy")
@@ -122,13 +123,31 @@ def dill_with_code(sd, expected):
                                      "tensors": describe(obj["model"])}
 
 
+def madry_legacy_cuda(expected):
+    """(b2) madry_legacy.pt as if saved from GPU tensors, as MadryLab's checkpoints were: storage
+    classes torch.cuda.*Storage and location 'cuda:0'. Made by rewriting the two pickled names
+    (no GPU needed here); torch.load reads it only with map_location, like a real GPU file."""
+    with open(os.path.join(OUT, "madry_legacy.pt"), "rb") as f:
+        data = f.read()
+    for kind in (b"FloatStorage", b"LongStorage"):
+        data = data.replace(b"ctorch\n" + kind + b"\n", b"ctorch.cuda\n" + kind + b"\n")
+    data = data.replace(b"X\x03\x00\x00\x00cpu", b"X\x06\x00\x00\x00cuda:0")   # BINUNICODE 'cpu'
+    with open(os.path.join(OUT, "madry_legacy_cuda.pt"), "wb") as f:
+        f.write(data)
+    expected["madry_legacy_cuda.pt"] = dict(expected["madry_legacy.pt"])
+
+
+ADDITIONS = {"dill_with_code": lambda expected: dill_with_code(tiny_state_dict(), expected),
+             "madry_legacy_cuda": madry_legacy_cuda}
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
-    if sys.argv[1:] == ["--only", "dill_with_code"]:
-        # Add this one fixture without rewriting the others (zip files differ byte-wise per run).
+    if len(sys.argv) == 3 and sys.argv[1] == "--only" and sys.argv[2] in ADDITIONS:
+        # Add one fixture without rewriting the others (zip files differ byte-wise per run).
         with open(os.path.join(OUT, "expected.json")) as f:
             expected = json.load(f)
-        dill_with_code(tiny_state_dict(), expected)
+        ADDITIONS[sys.argv[2]](expected)
         with open(os.path.join(OUT, "expected.json"), "w") as f:
             json.dump(expected, f, indent=1)
             f.write("\n")
@@ -165,6 +184,7 @@ def main():
         torch.save(legacy_obj, f, pickle_module=dill, _use_new_zipfile_serialization=False)
     expected["madry_legacy.pt"] = {"format": "pytorch-legacy", "stateDictKey": "model",
                                    "tensors": describe(madry)}
+    madry_legacy_cuda(expected)
 
     # (c) safetensors in several float dtypes (integer tensors stay int64).
     for tag, dt in [("f32", None), ("f16", torch.float16), ("bf16", torch.bfloat16),
