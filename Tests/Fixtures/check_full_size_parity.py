@@ -202,7 +202,11 @@ def net_from_checkpoint(path):
         sd = load_file(path)
     else:
         import dill
-        sd = torch.load(path, map_location="cpu", pickle_module=dill, weights_only=False)
+        try:
+            sd = torch.load(path, map_location="cpu", pickle_module=dill, weights_only=False)
+        except ModuleNotFoundError as e:   # e.g. a LambdaLR schedule pickled from robustness.train
+            sys.exit(f"{path}: PyTorch needs the module '{e.name}' to unpickle it (rsynth does not): "
+                     f"pip install it into this environment (for MadryLab checkpoints: robustness)")
     sd = sd.get("model", sd.get("state_dict", sd))
     madry = any(k.startswith(("module.model.", "model.")) for k in sd)
     if madry:
