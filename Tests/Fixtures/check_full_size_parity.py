@@ -161,23 +161,9 @@ def explain(net, x, mean, std, target, grads, candidates=14):
 
 
 def save_all(d, r50, r18):
-    import dill
     from safetensors.torch import save_file
-    sd50 = r50.state_dict()
-    torch.save(sd50, os.path.join(d, "resnet50.pth"))
-    msd = {}
-    for k, v in sd50.items():
-        msd["module.model." + k] = v
-        msd["module.attacker.model." + k] = v
-    for prefix in ("module.normalizer", "module.attacker.normalize"):
-        msd[prefix + ".new_mean"] = torch.tensor(MADRY_MEAN).view(3, 1, 1)
-        msd[prefix + ".new_std"] = torch.tensor(MADRY_STD).view(3, 1, 1)
-    # Optimizer state as MadryLab's checkpoints hold it (momentum buffers), from a throw-away copy.
-    scratch = copy.deepcopy(r50)
-    opt = torch.optim.SGD(scratch.parameters(), lr=0.1, momentum=0.9)
-    F.cross_entropy(scratch(torch.rand(2, 3, 64, 64)), torch.tensor([1, 2])).backward(); opt.step()
-    torch.save({"model": msd, "optimizer": opt.state_dict(), "schedule": None, "epoch": 90},
-               os.path.join(d, "robust50.pt"), pickle_module=dill, _use_new_zipfile_serialization=False)
+    torch.save(r50.state_dict(), os.path.join(d, "resnet50.pth"))
+    mrf.save_madry_checkpoint(r50, os.path.join(d, "robust50.pt"), MADRY_MEAN, MADRY_STD)
     save_file({k: v.contiguous() for k, v in r18.state_dict().items() if not k.endswith("num_batches_tracked")},
               os.path.join(d, "resnet18.safetensors"))
 

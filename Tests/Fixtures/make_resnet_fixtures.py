@@ -102,6 +102,34 @@ class Net(nn.Module):
         return self.fc(x)
 
 
+def madry_state_dict(sd, mean, std):
+    """A torchvision state dict in MadryLab's layout: the model under module.model.*, the attacker's
+    copy under module.attacker.model.*, and both input normalisers."""
+    msd = {}
+    for k, v in sd.items():
+        msd["module.model." + k] = v
+    for k, v in sd.items():
+        msd["module.attacker.model." + k] = v
+    for prefix in ("module.normalizer", "module.attacker.normalize"):
+        msd[prefix + ".new_mean"] = torch.tensor(mean).view(3, 1, 1)
+        msd[prefix + ".new_std"] = torch.tensor(std).view(3, 1, 1)
+    return msd
+
+
+def save_madry_checkpoint(net, path, mean, std):
+    """Saves `net` as MadryLab's robustness library does: legacy format pickled with dill,
+    {'model', 'optimizer' (momentum buffers, from one SGD step on a throw-away copy), 'schedule',
+    'epoch'}."""
+    import copy
+    import dill
+    scratch = copy.deepcopy(net).train()
+    opt = torch.optim.SGD(scratch.parameters(), lr=0.1, momentum=0.9)
+    F.cross_entropy(scratch(torch.rand(2, 3, 64, 64)), torch.tensor([1, 2])).backward()
+    opt.step()
+    torch.save({"model": madry_state_dict(net.state_dict(), mean, std), "optimizer": opt.state_dict(),
+                "schedule": None, "epoch": 90}, path, pickle_module=dill, _use_new_zipfile_serialization=False)
+
+
 NETS = [
     # name, block, blocks per stage, widths, stem, classes, input size, batch
     ("basic_imagenet", "basic", [2, 1, 1, 1], [8, 12, 16, 24], "imagenet", 7, 32, 3),
@@ -169,15 +197,7 @@ def main():
         if name == "digits":
             continue  # size budget: the digits net gets the raw blob and the zip .pth only
         save_file({kk: v.contiguous() for kk, v in sd.items()}, os.path.join(OUT, f"{name}.safetensors"))
-        msd = {}
-        for kk, v in sd.items():
-            msd["module.model." + kk] = v
-        for kk, v in sd.items():
-            msd["module.attacker.model." + kk] = v
-        msd["module.normalizer.new_mean"] = torch.tensor(MEAN).view(3, 1, 1)
-        msd["module.normalizer.new_std"] = torch.tensor(STD).view(3, 1, 1)
-        msd["module.attacker.normalize.new_mean"] = torch.tensor(MEAN).view(3, 1, 1)
-        msd["module.attacker.normalize.new_std"] = torch.tensor(STD).view(3, 1, 1)
+        msd = madry_state_dict(sd, MEAN, STD)
         torch.save({"model": msd, "optimizer": {"state": {}, "param_groups": [{"lr": 0.1}]}, "epoch": 90},
                    os.path.join(OUT, f"{name}_madry.pt"), pickle_module=dill,
                    _use_new_zipfile_serialization=False)
