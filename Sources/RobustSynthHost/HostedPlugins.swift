@@ -198,8 +198,6 @@ public final class HostedTask: SynthesisTask {
         defaultStepSize = size
     }
 
-    private func check(_ status: synth_status) throws { try handle.check(status) }
-
     /// What the task's callbacks reach through `host`.
     private final class SetupBox {
         let setup: TaskSetup
@@ -240,13 +238,13 @@ public final class HostedTask: SynthesisTask {
         try withExtendedLifetime(box) {
             try (labels ?? []).withUnsafeBufferPointer { l in
                 s.source_item_labels = labels == nil ? nil : l.baseAddress
-                try check(iface.plan!(context, &s, &count))
+                try handle.check(iface.plan!(context, &s, &count))
             }
         }
         var items = [TaskItem]()
         for i in 0..<count {
             var t = synth_task_item()
-            try check(iface.item!(context, i, &t))
+            try handle.check(iface.item!(context, i, &t))
             items.append(TaskItem(seedClass: t.seed_class < 0 ? nil : Int(t.seed_class),
                                   sourceItem: t.source_item < 0 ? nil : Int(t.source_item),
                                   target: Int(t.target), group: Int(t.group)))
@@ -265,7 +263,7 @@ public final class HostedTask: SynthesisTask {
                 } } }
             }
         }
-        try check(status)
+        try handle.check(status)
         return (x0, mask.data.contains { $0 != 0 } ? mask : nil)
     }
 

@@ -143,9 +143,11 @@ public final class PipelineRunner {
             let seconds = Date().timeIntervalSince(batchStart) / Double(batch.count)
             for (k, index) in batch.enumerated() {
                 let item = items[index]
-                let record = try RunFolder.writeSample(
-                    dir: dir, index: index, source: source.example(k), start: x0.example(k), result: result.x.example(k),
-                    mask: mask?.example(k), showStart: x0.example(k) != source.example(k), saveTensors: options.saveTensors,
+                let start = x0.example(k)
+                let sourceImage = source.example(k)
+                try RunFolder.writeSample(
+                    dir: dir, index: index, source: sourceImage, start: start, result: result.x.example(k),
+                    mask: mask?.example(k), showStart: start != sourceImage, saveTensors: options.saveTensors,
                     record: SampleRecord(index: index, target: item.target, target_name: labels.name(item.target),
                                          group: item.group, group_name: groupNames[item.group], seed: seeds[k],
                                          source_label: sourceLabels?[k], final_loss: result.loss[k],
@@ -153,7 +155,6 @@ public final class PipelineRunner {
                                          image: "", seed_image: "", start_image: nil, seed_tensor: nil, result_tensor: nil, mask_tensor: nil,
                                          losses: result.lossHistory.map { $0[k] }, seconds: seconds,
                                          judged_class: judge?.classify(result.x.data[result.x.exampleRange(k)])))
-                _ = record
                 done += 1
             }
             progress.update(done: done, force: true)

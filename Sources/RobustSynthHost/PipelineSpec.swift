@@ -38,9 +38,4 @@ enum SpecKeys {
     static let top = ["version", "classifier", "seed", "task", "constraints", "optimizer", "output", "judge"]
     static let required = ["version", "classifier", "seed", "task"]
     static let pluginUse = ["plugin", "with"]
-    static let optimizer = ["steps", "step_size", "use_best", "batch_size", "seed"]
-    static let output = ["dir"]
-    static let sectionKinds: [String: PluginKind] = [
-        "classifier": .classifier, "seed": .seedSampler, "task": .task, "constraints": .constraint,
-    ]
 }

@@ -5,16 +5,17 @@ import Foundation
 public final class Progress {
     let total: Int
     let label: String
+    let unit: String
     let interactive: Bool
     let start = Date()
     var lastLine = Date.distantPast
     public var enabled = true
 
-    public init(total: Int, label: String, interactive: Bool = isatty(STDERR_FILENO) != 0) {
-        self.total = total; self.label = label; self.interactive = interactive
+    public init(total: Int, label: String, unit: String = "samples", interactive: Bool = isatty(STDERR_FILENO) != 0) {
+        self.total = total; self.label = label; self.unit = unit; self.interactive = interactive
     }
 
-    static func clock(_ seconds: Double) -> String {
+    public static func clock(_ seconds: Double) -> String {
         guard seconds.isFinite, seconds >= 0 else { return "--:--" }
         let s = Int(seconds.rounded())
         return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
@@ -39,7 +40,7 @@ public final class Progress {
         } else {
             guard force || now.timeIntervalSince(lastLine) > 10 else { return }
             lastLine = now
-            FileHandle.standardError.write("\(label): \(done)/\(total) samples\(lossText), elapsed \(Progress.clock(elapsed)), ETA \(Progress.clock(eta))\n".data(using: .utf8)!)
+            FileHandle.standardError.write("\(label): \(done)/\(total) \(unit)\(lossText), elapsed \(Progress.clock(elapsed)), ETA \(Progress.clock(eta))\n".data(using: .utf8)!)
         }
     }
 

@@ -12,7 +12,7 @@ public enum RunFolder {
 
     /// Writes a sample's images (and tensors), then its record last: the record marks it done.
     static func writeSample(dir: String, index: Int, source: Tensor, start: Tensor, result: Tensor, mask: Tensor?,
-                            showStart: Bool, saveTensors: Bool, record: SampleRecord) throws -> SampleRecord {
+                            showStart: Bool, saveTensors: Bool, record: SampleRecord) throws {
         var r = record
         let base = "samples/\(name(index))"
         func path(_ rel: String) -> String { (dir as NSString).appendingPathComponent(rel) }
@@ -35,7 +35,6 @@ public enum RunFolder {
             }
         }
         try JSONFiles.write(r, to: recordPath(dir, index))
-        return r
     }
 
     public static func records(in dir: String) throws -> [SampleRecord] {
@@ -56,7 +55,8 @@ public enum RunFolder {
 
     /// Grid, loss CSV, loss plots and manifest from the records in `dir`.
     @discardableResult
-    public static func finalize(dir: String, specPath: String, classifier: String, elapsed: Double) throws -> RunManifest {
+    public static func finalize(dir: String, specPath: String, classifier: String, elapsed: Double,
+                                shards: [String] = []) throws -> RunManifest {
         func path(_ rel: String) -> String { (dir as NSString).appendingPathComponent(rel) }
         let plan = try JSONFiles.read(RunPlan.self, from: path("run.json"))
         let records = try self.records(in: dir)
@@ -92,7 +92,7 @@ public enum RunFolder {
         for i in listed.indices { listed[i].losses = [] }
         let manifest = RunManifest(
             rsynth_version: rsynthVersion, spec: spec, spec_path: specPath, classifier: classifier, plan: plan,
-            shards: [], complete: records.count == plan.total_samples,
+            shards: shards, complete: records.count == plan.total_samples,
             timings: .init(total_seconds: elapsed,
                            mean_seconds_per_sample: records.isEmpty ? 0 : records.map(\.seconds).reduce(0, +) / Double(records.count)),
             grid: gridName, loss_csv: "losses.csv", loss_plots: plots, judge: judgeSummary(plan, records), samples: listed)

@@ -36,9 +36,7 @@ public enum RunMerge {
             }
         }
         let m = try? JSONFiles.read(RunManifest.self, from: (first as NSString).appendingPathComponent("manifest.json"))
-        var manifest = try RunFolder.finalize(dir: out, specPath: m?.spec_path ?? "", classifier: m?.classifier ?? "", elapsed: elapsed)
-        manifest.shards = shards
-        try JSONFiles.write(manifest, to: (out as NSString).appendingPathComponent("manifest.json"))
-        return manifest
+        return try RunFolder.finalize(dir: out, specPath: m?.spec_path ?? "", classifier: m?.classifier ?? "",
+                                      elapsed: elapsed, shards: shards)
     }
 }

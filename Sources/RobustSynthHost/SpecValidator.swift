@@ -31,9 +31,8 @@ public enum SpecValidator {
     }
 
     public static func validate(text: String, path: String, catalog: PluginCatalog) -> Result<PipelineSpec, SpecErrors> {
-        var v = Validation(path: path, catalog: catalog)
-        v.text = text
-        let spec = v.run(text)
+        var v = Validation(path: path, text: text, catalog: catalog)
+        let spec = v.run()
         if v.diagnostics.isEmpty, let spec { return .success(spec) }
         return .failure(SpecErrors(diagnostics: v.diagnostics.sorted { ($0.line, $0.column) < ($1.line, $1.column) }))
     }
@@ -43,16 +42,16 @@ private struct Validation {
     let path: String
     let catalog: PluginCatalog
     var diagnostics: [Diagnostic] = []
-    var text = ""
+    let text: String
 
-    init(path: String, catalog: PluginCatalog) { self.path = path; self.catalog = catalog }
+    init(path: String, text: String, catalog: PluginCatalog) { self.path = path; self.text = text; self.catalog = catalog }
 
     mutating func error(_ node: Node?, _ message: String) {
         let mark = node?.mark
         diagnostics.append(Diagnostic(file: path, line: mark?.line ?? 1, column: mark?.column ?? 1, message: message))
     }
 
-    mutating func run(_ text: String) -> PipelineSpec? {
+    mutating func run() -> PipelineSpec? {
         let root: Node
         do {
             guard let r = try Yams.compose(yaml: text) else { error(nil, "the spec is empty"); return nil }
@@ -107,12 +106,10 @@ private struct Validation {
         }
         if let task, constraintsOK { checkRequiredConstraints(task, constraints: constraints, taskNode: fields["task"]!.value) }
         guard diagnostics.isEmpty, let classifier, let seed, let task else { return nil }
-        return PipelineSpec(path: path, text: textOf(), classifier: classifier, seed: seed, task: task,
+        return PipelineSpec(path: path, text: text, classifier: classifier, seed: seed, task: task,
                             constraints: constraints, optimizer: optimizer, outputDirectory: outputDirectory,
                             judge: judge)
     }
-
-    func textOf() -> String { text }
 
     mutating func reportSyntax(_ e: YamlError) {
         switch e {

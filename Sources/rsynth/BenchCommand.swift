@@ -34,23 +34,28 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         let model: Classifier
-        do {
-            if weights == nil && ["robust-resnet50", "resnet50"].contains(classifier) {
-                let w: Bool? = winograd == "on" ? true : winograd == "off" ? false : nil
-                guard let p = ResNet.Precision(rawValue: precision) else {
-                    throw CommandError("--precision: expected float32 or bfloat16, got '\(precision)'")
-                }
+        if weights == nil && ["robust-resnet50", "resnet50"].contains(classifier) {
+            // The "random weights of the right shape": the engine directly, no plugin, so
+            // plugin parameters do not apply and the engine's own switches do.
+            guard parameters.isEmpty else {
+                throw CommandError("--with sets a plugin parameter and needs --weights; without weights bench runs a random-weight ResNet-50, set by --size, --winograd and --precision")
+            }
+            guard let p = ResNet.Precision(rawValue: precision) else {
+                throw CommandError("--precision: expected float32 or bfloat16, got '\(precision)'")
+            }
+            let w: Bool? = winograd == "on" ? true : winograd == "off" ? false : nil
+            do {
                 model = try ResNet(weights: ResNet.randomWeights(depth: 50), mean: ResNet.imageNetMean,
                                    std: ResNet.imageNetStd, inputSize: size, winograd: w, precision: p)
-            } else {
-                let catalog = paths.catalog()
-                let plugin = try catalog.require(classifier, kind: .classifier)
-                var values = try catalog.values(fromAssignments: parameters, for: plugin)
-                if let w = weights { values["weights"] = .string(URL(fileURLWithPath: w).standardizedFileURL.path) }
-                model = try catalog.makeClassifier(plugin, catalog.resolve(plugin, values))
+            } catch {
+                throw CommandError("\(error)")
             }
-        } catch {
-            throw CommandError("\(error)")
+        } else {
+            guard size == 224, winograd == "auto", precision == "float32" else {
+                throw CommandError("--size, --winograd and --precision set the random-weight ResNet-50; for a plugin use --with (e.g. --with precision=bfloat16)")
+            }
+            model = try ClassifierOptions.makeClassifier(paths.catalog(), name: classifier, weights: weights,
+                                                         assignments: parameters)
         }
         let s = model.inputShape
         var rng = RandomStream(seed: 7)

@@ -15,13 +15,20 @@ struct ClassifierOptions: ParsableArguments {
     var parameters: [String] = []
 
     func load() throws -> (HostedClassifier, ClassLabels) {
-        let catalog = paths.catalog()
+        let c = try Self.makeClassifier(paths.catalog(), name: classifier, weights: weights, assignments: parameters)
+        return (c, PipelineRunner.labels(of: c))
+    }
+
+    /// The classifier plugin `name` made from `--with name=value` assignments and a weights file,
+    /// as a pipeline would make it (every command that takes a classifier goes through here).
+    static func makeClassifier(_ catalog: PluginCatalog, name: String, weights: String?, assignments: [String])
+        throws -> HostedClassifier
+    {
         do {
-            let plugin = try catalog.require(classifier, kind: .classifier)
-            var values = try catalog.values(fromAssignments: parameters, for: plugin)
+            let plugin = try catalog.require(name, kind: .classifier)
+            var values = try catalog.values(fromAssignments: assignments, for: plugin)
             if let w = weights { values["weights"] = .string(URL(fileURLWithPath: w).standardizedFileURL.path) }
-            let c = try catalog.makeClassifier(plugin, catalog.resolve(plugin, values))
-            return (c, PipelineRunner.labels(of: c))
+            return try catalog.makeClassifier(plugin, catalog.resolve(plugin, values))
         } catch {
             throw CommandError("\(error)")
         }

@@ -32,20 +32,14 @@ enum SeedsCLI {
         if Int(t) == nil, let m = closestMatch(to: t, in: model.classes.map(\.name)) { msg += " (did you mean '\(m)'?)" }
         let names = model.classes.prefix(12).map { "\($0.label) (\($0.name))" }.joined(separator: ", ")
         msg += "; it has \(names)\(model.classes.count > 12 ? ", ..." : "")"
-        throw CLIError(msg)
+        throw CommandError(msg)
     }
 
     static func readModel(_ path: String) throws -> SeedModel {
-        do { return try SeedModel.read(path) } catch let e as ImageError { throw CLIError(e.message) }
+        do { return try SeedModel.read(path) } catch let e as ImageError { throw CommandError(e.message) }
     }
 
     static func fileExtension(_ path: String) -> String { URL(fileURLWithPath: path).pathExtension.lowercased() }
-}
-
-/// A failure while running a command (not a usage error): printed as "Error: <message>", exit 1.
-struct CLIError: Error, CustomStringConvertible {
-    var description: String
-    init(_ message: String) { description = message }
 }
 
 extension SeedDistribution: ExpressibleByArgument {}

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ImageIO
 import RobustSynthCore
+import RobustSynthHost
 
 /// `rsynth seeds fit`: per-class mean, variance and centred data matrix of a dataset.
 struct SeedsFitCommand: ParsableCommand {
@@ -46,51 +47,22 @@ struct SeedsFitCommand: ParsableCommand {
         let labels = try SeedsCLI.labels(self.labels)
         let ds: ImageFolderDataset
         do { ds = try ImageFolderDataset(root: dataset, labels: labels, limitPerClass: limitPerClass) }
-        catch let e as ImageError { throw CLIError(e.message) }
-        let tty = isatty(2) != 0
-        let start = Date()
-        var lastStep = 0
-        var lastPrint = start
+        catch let e as ImageError { throw CommandError(e.message) }
         FileHandle.standardError.write("fitting \(ds.classes.count) classes, \(ds.count) images at \(resolution)x\(resolution) (\(preprocess.rawValue))\n")
-        let progress: (Int, Int) -> Void = { done, total in
-            let elapsed = Date().timeIntervalSince(start)
-            let rate = Double(done) / max(elapsed, 1e-9)
-            let eta = rate > 0 ? Double(total - done) / rate : 0
-            if tty {
-                if done == total || done % 5 == 0 {
-                    let text = String(format: "\r%d/%d images (%3.0f%%), %.1f images/s, ETA %@  ", done, total,
-                                      100 * Double(done) / Double(total), rate, SeedsFitCommand.clock(eta))
-                    FileHandle.standardError.write(text + (done == total ? "\n" : ""))
-                }
-            } else {
-                // A line every 5% or every 10 s, at most one a second, and the last one.
-                let step = max(1, (total + 19) / 20)
-                let now = Date()
-                let since = now.timeIntervalSince(lastPrint)
-                if done == total || (since >= 1 && (done / step != lastStep || since >= 10)) {
-                    lastStep = done / step
-                    lastPrint = now
-                    FileHandle.standardError.write(String(format: "%d/%d images, %.1f images/s, ETA %@\n", done, total, rate,
-                                                          SeedsFitCommand.clock(eta)))
-                }
-            }
-        }
+        let bar = Progress(total: ds.count, label: "fitting", unit: "images")
+        let progress: (Int, Int) -> Void = { done, total in bar.update(done: done, force: done == total) }
         let report: SeedFitReport
         do {
             report = try SeedFitter.fit(dataset: ds, labels: labels,
                                         options: .init(resolution: resolution, preprocess: preprocess, threads: threads),
                                         to: out, progress: progress)
-        } catch let e as ImageError { throw CLIError(e.message) }
+        } catch let e as ImageError { throw CommandError(e.message) }
+        bar.finish()
         print("wrote \(out): \(report.classes) classes, \(report.images) images, R = \(resolution), \(String(format: "%.1f", report.seconds)) s")
         if !report.skipped.isEmpty {
             print("skipped \(report.skipped.count) image\(report.skipped.count == 1 ? "" : "s"):")
             for s in report.skipped { print("  \(s.path): \(s.reason)") }
         }
-    }
-
-    static func clock(_ seconds: Double) -> String {
-        let s = Int(seconds.rounded())
-        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
     }
 }
 

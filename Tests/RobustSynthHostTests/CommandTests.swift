@@ -42,6 +42,17 @@ final class CommandTests: XCTestCase {
         XCTAssertEqual(object["batch"] as? Int, 2)
     }
 
+    /// Without weights bench runs the engine directly, so plugin parameters cannot apply: said, not ignored.
+    func testBenchWithoutWeightsRejectsPluginParameters() throws {
+        let r = try TestSupport.rsynth(["bench", "--with", "backend=reference", "--steps", "1"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.stderr, "Error: --with sets a plugin parameter and needs --weights; without weights bench runs a random-weight ResNet-50, set by --size, --winograd and --precision\n")
+        let p = try TestSupport.rsynth(["bench", "--classifier", "resnet50", "--weights",
+                                        TestSupport.fixture("resnet/basic_imagenet.safetensors").path, "--precision", "bfloat16"])
+        XCTAssertEqual(p.status, 1)
+        XCTAssertEqual(p.stderr, "Error: --size, --winograd and --precision set the random-weight ResNet-50; for a plugin use --with (e.g. --with precision=bfloat16)\n")
+    }
+
     func testBenchRejectsAnUnknownPrecision() throws {
         let r = try TestSupport.rsynth(["bench", "--precision", "half", "--steps", "1"])
         XCTAssertEqual(r.status, 1)
