@@ -12,11 +12,7 @@ final class DigitsResNetClassifier: ForwardingClassifier, PluginFactory {
         summary: "The shipped 16x16 digit ResNets (robust or standard), or any small ResNet with a JSON beside it",
         parameters: [
             ParameterDecl("weights", .path, doc: "Examples/digits/models/digits-robust.pt or digits-standard.pth (a JSON with mean/std beside it)"),
-            ParameterDecl("backend", .string, default: .string("onednn"), choices: ["onednn", "reference"],
-                          doc: "onednn: the fast CPU engine; reference: plain loops (slow, for checking)"),
-            ParameterDecl("precision", .string, default: .string("float32"), choices: ["float32", "bfloat16"],
-                          doc: "onednn only: bfloat16 is about twice as fast on AVX512-BF16 CPUs; its gradients are about 3% from float32 on a trained model"),
-        ])
+        ] + EngineParameters.declarations)
 
     let base: Classifier
     let names: [String]
@@ -41,8 +37,8 @@ final class DigitsResNetClassifier: ForwardingClassifier, PluginFactory {
         guard names.count == w.architecture.numClasses else {
             throw PluginError("\(metaPath) names \(names.count) classes, the network has \(w.architecture.numClasses)")
         }
-        base = try ResNet(weights: w, mean: mean, std: std, inputSize: size, backend: ResNetFile.backend(parameters.string("backend")),
-                          precision: ResNet.Precision(rawValue: parameters.string("precision")) ?? .float32)
+        base = try ResNet(weights: w, mean: mean, std: std, inputSize: size, backend: EngineParameters.backend(parameters),
+                          precision: EngineParameters.precision(parameters))
     }
 
     func className(_ index: Int) -> String? { index >= 0 && index < names.count ? names[index] : nil }

@@ -14,20 +14,14 @@ final class ResNet50Classifier: ForwardingClassifier, PluginFactory {
                           doc: "Per-channel mean subtracted from [0,1] inputs (ImageNet's by default)"),
             ParameterDecl("std", .list(.double), default: .list([.double(0.229), .double(0.224), .double(0.225)]),
                           minimum: 1e-6, doc: "Per-channel standard deviation inputs are divided by"),
-            ParameterDecl("backend", .string, default: .string("onednn"), choices: ["onednn", "reference"],
-                          doc: "onednn: the fast CPU engine; reference: plain loops (slow, for checking)"),
-            ParameterDecl("precision", .string, default: .string("float32"), choices: ["float32", "bfloat16"],
-                          doc: "onednn only: bfloat16 is about twice as fast on AVX512-BF16 CPUs; its gradients are about 3% from float32 on a trained model"),
-        ])
+        ] + EngineParameters.declarations)
 
     let base: Classifier
 
     init(parameters: ParameterValues) throws {
-        let w = try ResNetFile.weights(parameters.string("weights"))
-        base = try ResNet(weights: w, mean: parameters.doubles("mean").map(Float.init),
-                         std: parameters.doubles("std").map(Float.init), inputSize: parameters.int("input_size"),
-                         backend: ResNetFile.backend(parameters.string("backend")),
-                         precision: ResNet.Precision(rawValue: parameters.string("precision")) ?? .float32)
+        base = try ResNet.load(parameters.string("weights"), inputSize: parameters.int("input_size"),
+                               mean: parameters.doubles("mean").map(Float.init), std: parameters.doubles("std").map(Float.init),
+                               backend: EngineParameters.backend(parameters), precision: EngineParameters.precision(parameters))
     }
 }
 

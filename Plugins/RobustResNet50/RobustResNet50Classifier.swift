@@ -10,11 +10,7 @@ final class RobustResNet50Classifier: ForwardingClassifier, PluginFactory {
         parameters: [
             ParameterDecl("weights", .path, doc: "MadryLab checkpoint (.pt, legacy or zip), e.g. imagenet_l2_3_0.pt"),
             ParameterDecl("input_size", .int, default: .int(224), minimum: 8, maximum: 2048, doc: "Input height and width"),
-            ParameterDecl("backend", .string, default: .string("onednn"), choices: ["onednn", "reference"],
-                          doc: "onednn: the fast CPU engine; reference: plain loops (slow, for checking)"),
-            ParameterDecl("precision", .string, default: .string("float32"), choices: ["float32", "bfloat16"],
-                          doc: "onednn only: bfloat16 is about twice as fast on AVX512-BF16 CPUs; its gradients are about 3% from float32 on a trained model"),
-        ])
+        ] + EngineParameters.declarations)
 
     let base: Classifier
 
@@ -25,8 +21,7 @@ final class RobustResNet50Classifier: ForwardingClassifier, PluginFactory {
             throw PluginError("\(path) is a \(w.layout.rawValue)-layout state dict without module.normalizer.new_mean/new_std, not a MadryLab robustness checkpoint: for torchvision weights use the resnet50 plugin")
         }
         base = try ResNet(weights: w, mean: n.mean, std: n.std, inputSize: parameters.int("input_size"),
-                         backend: ResNetFile.backend(parameters.string("backend")),
-                         precision: ResNet.Precision(rawValue: parameters.string("precision")) ?? .float32)
+                         backend: EngineParameters.backend(parameters), precision: EngineParameters.precision(parameters))
     }
 }
 

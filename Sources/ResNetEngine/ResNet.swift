@@ -22,7 +22,7 @@ public final class ResNet: Classifier {
         case bfloat16
     }
 
-    public enum Backend: Sendable {
+    public enum Backend: String, Sendable, CaseIterable {
         /// oneDNN: BN folded, ReLU fused, blocked layouts, primitives and buffers reused per batch size.
         case onednn
         /// Plain NCHW loops; slow; for tests.
@@ -184,7 +184,7 @@ final class FastNet {
                 d.relu_masks = 1
                 d.bfloat16 = bfloat16 ? 1 : 0
                 d.layout = ProcessInfo.processInfo.environment["RSYNTH_RESNET_LAYOUT"] == "nhwc" ? 1 : 0
-                return rk_net_create(&d, &err, err.count)
+                return rk_net_create(&d, &err, FastNet.errLength)
             }
         }
         guard let n = made else { throw ResNetError("oneDNN ResNet: " + String(cString: err)) }
@@ -193,32 +193,43 @@ final class FastNet {
 
     deinit { rk_net_destroy(net) }
 
+    /// rk_net's error messages; kept, so that a step allocates only the arrays it returns.
+    private var err = [CChar](repeating: 0, count: FastNet.errLength)
+    private static let errLength = 512
+
+    /// An array of n floats that `fill` writes completely (no zero-fill first: 4.8 MB for dx at batch 8).
+    private func uninitialized(_ n: Int, _ fill: (UnsafeMutablePointer<Float>) -> Int32) -> ([Float], Int32) {
+        var rc: Int32 = 0
+        let a = [Float](unsafeUninitializedCapacity: n) { buf, count in
+            rc = fill(buf.baseAddress!)
+            count = n
+        }
+        return (a, rc)
+    }
+
     func forward(_ x: Tensor) throws -> Tensor {
-        var logits = [Float](repeating: 0, count: batch * numClasses)
-        var err = [CChar](repeating: 0, count: 512)
-        let rc = rk_net_forward(net, x.data, &logits, &err, err.count)
+        let (logits, rc) = uninitialized(batch * numClasses) { rk_net_forward(net, x.data, $0, &err, FastNet.errLength) }
         guard rc == 0 else { throw ResNetError("oneDNN forward: " + String(cString: err)) }
         return Tensor(shape: [batch, numClasses], data: logits)
     }
 
     func decisions() throws -> ForwardDecisions {
-        var err = [CChar](repeating: 0, count: 512)
         var dims = [Int32](repeating: 0, count: 4)
         var relu = [[UInt8]]()
         for site in 0..<Int(rk_net_relu_site_count(net)) {
-            guard rk_net_relu_decisions(net, Int32(site), &dims, nil, &err, err.count) == 0 else {
+            guard rk_net_relu_decisions(net, Int32(site), &dims, nil, &err, FastNet.errLength) == 0 else {
                 throw ResNetError("ReLU site \(site): " + String(cString: err))
             }
             var m = [UInt8](repeating: 0, count: dims.reduce(1) { $0 * Int($1) })
-            guard rk_net_relu_decisions(net, Int32(site), &dims, &m, &err, err.count) == 0 else {
+            guard rk_net_relu_decisions(net, Int32(site), &dims, &m, &err, FastNet.errLength) == 0 else {
                 throw ResNetError("ReLU site \(site): " + String(cString: err))
             }
             relu.append(m)
         }
         var pool: [UInt8]? = nil
-        if rk_net_maxpool_choices(net, &dims, nil, &err, err.count) == 0 {
+        if rk_net_maxpool_choices(net, &dims, nil, &err, FastNet.errLength) == 0 {
             var c = [UInt8](repeating: 0, count: dims.reduce(1) { $0 * Int($1) })
-            guard rk_net_maxpool_choices(net, &dims, &c, &err, err.count) == 0 else {
+            guard rk_net_maxpool_choices(net, &dims, &c, &err, FastNet.errLength) == 0 else {
                 throw ResNetError("max-pool: " + String(cString: err))
             }
             pool = c
@@ -227,9 +238,7 @@ final class FastNet {
     }
 
     func backward(_ dlogits: Tensor) throws -> Tensor {
-        var dx = [Float](repeating: 0, count: inputShape.reduce(1, *))
-        var err = [CChar](repeating: 0, count: 512)
-        let rc = rk_net_backward(net, dlogits.data, &dx, &err, err.count)
+        let (dx, rc) = uninitialized(inputShape.reduce(1, *)) { rk_net_backward(net, dlogits.data, $0, &err, FastNet.errLength) }
         guard rc == 0 else { throw ResNetError("oneDNN backward: " + String(cString: err)) }
         return Tensor(shape: inputShape, data: dx)
     }
@@ -238,10 +247,7 @@ final class FastNet {
 extension ResNet {
     /// ResNet-50-shaped random weights (torchvision layout, 1000 classes): the benchmark's model.
     public static func randomWeights(depth: Int = 50, numClasses: Int = 1000, seed: UInt64 = 0) throws -> ResNetWeights {
-        let table: [Int: (String, [Int])] = [18: ("basic", [2, 2, 2, 2]), 34: ("basic", [3, 4, 6, 3]),
-                                             50: ("bottleneck", [3, 4, 6, 3]), 101: ("bottleneck", [3, 4, 23, 3]),
-                                             152: ("bottleneck", [3, 8, 36, 3])]
-        guard let (block, blocks) = table[depth] else { throw ResNetError("no torchvision ResNet of depth \(depth)") }
+        guard let (block, blocks) = ResNetArchitecture.torchvision[depth] else { throw ResNetError("no torchvision ResNet of depth \(depth)") }
         return try ResNetWeights.random(block: block, blocksPerStage: blocks, numClasses: numClasses, seed: seed)
     }
 }

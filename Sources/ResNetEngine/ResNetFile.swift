@@ -11,6 +11,4 @@ public enum ResNetFile {
             throw ResNetError("\(path): \(error)")
         }
     }
-
-    public static func backend(_ name: String) -> ResNet.Backend { name == "reference" ? .reference : .onednn }
 }

@@ -8,6 +8,12 @@ public struct ResNetArchitecture: Sendable, CustomStringConvertible {
     public let block: String
     /// 18/34/50/101/152 when the block kind and blocks per stage match torchvision's, else nil.
     public let depth: Int?
+
+    /// torchvision's ResNets: depth -> (block kind, blocks per stage).
+    static let torchvision: [Int: (block: String, blocksPerStage: [Int])] = [
+        18: ("basic", [2, 2, 2, 2]), 34: ("basic", [3, 4, 6, 3]), 50: ("bottleneck", [3, 4, 6, 3]),
+        101: ("bottleneck", [3, 4, 23, 3]), 152: ("bottleneck", [3, 8, 36, 3]),
+    ]
     public let blocksPerStage: [Int]
     /// Each stage's width: conv1's output channels of its first block (a bottleneck's inner width;
     /// its output channels are whatever conv3 has, 4x for torchvision).
@@ -45,26 +51,12 @@ struct ConvBN {
     var inC: Int, outC: Int, kernel: Int, stride: Int, pad: Int
     var gamma: [Float], beta: [Float], mean: [Float], variance: [Float]
     static let eps: Float = 1e-5
-
-    /// The BatchNorm folded into the convolution: w' = w * s, b' = beta - mean * s, s = gamma/sqrt(var+eps).
-    func folded() -> (weight: [Float], bias: [Float]) {
-        var w = weight
-        var b = [Float](repeating: 0, count: outC)
-        let per = inC * kernel * kernel
-        for o in 0..<outC {
-            let s = gamma[o] / (variance[o] + ConvBN.eps).squareRoot()
-            for i in 0..<per { w[o * per + i] *= s }
-            b[o] = beta[o] - mean[o] * s
-        }
-        return (w, b)
-    }
+    // Folded into the convolution by the fast path, in C (rk_net_create), one layer at a time.
 }
 
 struct Block {
     var convs: [ConvBN]          // 2 (basic) or 3 (bottleneck)
     var downsample: ConvBN?
-    var inC: Int { convs[0].inC }
-    var outC: Int { convs.last!.outC }
 }
 
 /// A ResNet's parameters, checked against the architecture they imply.
@@ -78,7 +70,6 @@ public struct ResNetWeights {
     let blocks: [Block]
     let fcWeight: [Float]        // [numClasses, features]
     let fcBias: [Float]
-    var features: Int { blocks.last?.outC ?? stem.outC }
 
     /// From a loaded checkpoint; `layout` nil detects it from the keys.
     public static func from(_ checkpoint: Checkpoint, layout: ResNetLayout? = nil) throws -> ResNetWeights {
@@ -247,11 +238,8 @@ public struct ResNetWeights {
         }
 
         let kind = bottleneck ? "bottleneck" : "basic"
-        let depths: [String: [[Int]: Int]] = [
-            "basic": [[2, 2, 2, 2]: 18, [3, 4, 6, 3]: 34],
-            "bottleneck": [[3, 4, 6, 3]: 50, [3, 4, 23, 3]: 101, [3, 8, 36, 3]: 152],
-        ]
-        let arch = ResNetArchitecture(block: kind, depth: stemKind == "imagenet" ? depths[kind]?[blocksPerStage] : nil,
+        let depth = ResNetArchitecture.torchvision.first { $0.value.block == kind && $0.value.blocksPerStage == blocksPerStage }?.key
+        let arch = ResNetArchitecture(block: kind, depth: stemKind == "imagenet" ? depth : nil,
                                       blocksPerStage: blocksPerStage, widths: widths, stem: stemKind,
                                       inputChannels: inputChannels, numClasses: numClasses)
         return ResNetWeights(layout: layout, architecture: arch, normalizer: normalizer,

@@ -9,13 +9,15 @@
 //   block    a [N, Ci, h, w] -> out [N, Co, h/s, w/s]
 //            basic:      t1 = relu(conv3x3/s(a)),  out = relu(conv3x3(t1) + id)
 //            bottleneck: t1 = relu(conv1x1(a)), t2 = relu(conv3x3/s(t1)), out = relu(conv1x1(t2) + id)
-//            id = a, or downsample conv1x1/s(a) (+ folded BN); written into out first, then the last
-//            conv accumulates into it with the post-ops (sum, relu). t1, t2, out kept (ReLU masks).
+//            identity: the last conv reads a through a binary_add post-op, then relu (no copy);
+//            downsample: conv1x1/s(a) (+ folded BN) is written into out first and the last conv
+//            accumulates into it (sum post-op, relu). ReLU masks of s, t1, t2, out kept (u8).
 //   head     out_last [N, F, h, w] -> plain -> mean over h*w -> feat [N, F] -> logits [N, K] = feat W^T + b
 // Activations stay in the layouts oneDNN picks (format_tag_any; nChw16c on AVX-512) end to end;
 // only the input, the final activation and their gradients are reordered to/from plain NCHW.
 // Backward (reverse order) uses three rotating scratch buffers of the largest activation size:
-//   g = dout * (out > 0)   [eltwise relu_use_dst_for_bwd, in place]
+//   g = dout * (out > 0)   [binary_mul by the u8 mask, in place; eltwise relu_use_dst_for_bwd on
+//                           the kept activation where a layout has no jit kernel for the mask]
 //   d = conv_bwd_data(g) ... each followed by the ReLU mask of the kept activation it flows into
 //   dx = d_first + (downsample ? ds_bwd_data(g) : g)   [binary add, in place]
 #include "resnet_kernels.h"
@@ -177,10 +179,26 @@ typedef struct {
 } act_t;
 
 typedef struct {
-    int N;
     size_t max_bytes;      // the largest activation (for the backward scratch buffers)
     float *scratch[3];
 } plan_t;
+
+// One reorder from -> to (layouts from_md, to_md), run now and waited for; nothing is kept.
+static dnnl_status_t reorder_now(rk_net *net, const dnnl_memory_desc_t *from_md, dnnl_memory_t from,
+                                 const dnnl_memory_desc_t *to_md, dnnl_memory_t to) {
+    dnnl_primitive_desc_t rpd = NULL;
+    dnnl_primitive_t r = NULL;
+    dnnl_status_t st = dnnl_reorder_primitive_desc_create(&rpd, from_md, net->engine, to_md, net->engine, NULL);
+    if (st == dnnl_success) st = dnnl_primitive_create(&r, rpd);
+    if (st == dnnl_success) {
+        dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
+        st = dnnl_primitive_execute(r, net->stream, 2, a);
+    }
+    if (st == dnnl_success) st = dnnl_stream_wait(net->stream);
+    if (r) dnnl_primitive_destroy(r);
+    if (rpd) dnnl_primitive_desc_destroy(rpd);
+    return st;
+}
 
 // Reorders plain OIHW weights into `md` (the layout a primitive picked); returns the memory.
 static int load_weights(rk_net *net, const rk_conv_desc *cd, const float *weight, const dnnl_memory_desc_t *md,
@@ -194,17 +212,7 @@ static int load_weights(rk_net *net, const rk_conv_desc *cd, const float *weight
     net->weight_bytes += dnnl_memory_desc_get_size(md);
     dnnl_memory_t dst = net_mem(net, md, buf);
     if (!buf || !dst) { dnnl_memory_destroy(src); seterr(err, errlen, "out of memory (weights)"); return -1; }
-    dnnl_primitive_desc_t rpd = NULL;
-    dnnl_status_t st = dnnl_reorder_primitive_desc_create(&rpd, &plain, net->engine, md, net->engine, NULL);
-    if (st != dnnl_success) { dnnl_memory_destroy(src); seterr(err, errlen, "weights reorder: %s", dnnl_status2str(st)); return -1; }
-    dnnl_primitive_t r = NULL;
-    st = dnnl_primitive_create(&r, rpd);
-    dnnl_primitive_desc_destroy(rpd);
-    if (st != dnnl_success) { dnnl_memory_destroy(src); seterr(err, errlen, "weights reorder: %s", dnnl_status2str(st)); return -1; }
-    dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}};
-    st = dnnl_primitive_execute(r, net->stream, 2, a);
-    if (st == dnnl_success) st = dnnl_stream_wait(net->stream);
-    dnnl_primitive_destroy(r);
+    dnnl_status_t st = reorder_now(net, &plain, src, md, dst);
     dnnl_memory_destroy(src);
     if (st != dnnl_success) { seterr(err, errlen, "weights reorder: %s", dnnl_status2str(st)); return -1; }
     *out = dst;
@@ -302,7 +310,6 @@ static int make_reorder(rk_net *net, const dnnl_memory_desc_t *from, const dnnl_
 
 // A convolution layer, made in build order during the forward plan.
 typedef struct {
-    const rk_conv_desc *cd;
     dnnl_primitive_desc_t fwd_pd, bwd_pd;
     dnnl_primitive_t fwd, bwd;
     dnnl_memory_t w_fwd, w_bwd, bias;
@@ -320,7 +327,6 @@ static int make_conv_w(rk_net *net, const rk_conv_desc *cd, const float *weight,
                      const dnnl_memory_desc_t *dst_md, int relu, int sum, int try_wino, int need_bwd,
                      int free_diff_src, const char *name, conv_t *c, char *err, size_t errlen) {
     memset(c, 0, sizeof *c);
-    c->cd = cd;
     int OH = (H + 2 * cd->pad - cd->kernel) / cd->stride + 1;
     int OW = (W + 2 * cd->pad - cd->kernel) / cd->stride + 1;
     dnnl_dims_t wd = {cd->out_c, cd->in_c, cd->kernel, cd->kernel}, bd = {cd->out_c};
@@ -393,8 +399,6 @@ static int make_conv_w(rk_net *net, const rk_conv_desc *cd, const float *weight,
     if (need_bwd && free_diff_src) {
         // The stem: its gradient goes back to plain NCHW anyway, so let backward-data pick its own
         // diff_src layout (with 3 input channels and diff_src nchw oneDNN 2.6 only has ref:any).
-        dnnl_memory_desc_t any_src;
-        CHECK(dnnl_memory_desc_init_by_tag(&any_src, 4, c->src_md.dims, net->dt, dnnl_format_tag_any), name);
         static const dnnl_format_tag_t tags[] = {dnnl_format_tag_any, dnnl_nChw16c, dnnl_nhwc};
         for (int t = 0; t < 3; t++) {
             dnnl_memory_desc_t ds;
@@ -602,7 +606,6 @@ static int make_stem_s2d(rk_net *net, const rk_net_desc *desc, const conv_t *ste
     free(wf);
     rk_conv_desc cd2 = {C4, O, 4, 1, 0, w2, bf, NULL, NULL, NULL, NULL, 0.0f};
     memset(c, 0, sizeof *c);
-    c->cd = NULL;
     int rc = -1;
     dnnl_dims_t zd = {N, C4, Sh, Sw}, wd = {O, C4, 4, 4}, bd = {O}, st = {1, 1}, pd0 = {0, 0};
     dnnl_memory_desc_t z_any, w_any, b_md;
@@ -650,7 +653,6 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
     const int N = desc->batch;
     plan_t plan;
     memset(&plan, 0, sizeof plan);
-    plan.N = N;
     int nconvs = 1 + 4 * desc->num_blocks;
     conv_t *convs = calloc((size_t)nconvs, sizeof(conv_t));
     int rc = -1, mrc = 0;
@@ -672,9 +674,7 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
     dnnl_memory_desc_t x_md;
     if (dnnl_memory_desc_init_by_tag(&x_md, 4, xd, dnnl_f32, dnnl_nchw) != dnnl_success) goto done;
     net->x_plain = net_alloc(net, dnnl_memory_desc_get_size(&x_md));
-    net->dx_plain = net_alloc(net, dnnl_memory_desc_get_size(&x_md));
     dnnl_memory_t x_mem = net_mem(net, &x_md, net->x_plain);
-    dnnl_memory_t dx_mem = net_mem(net, &x_md, net->dx_plain);
     if (dnnl_memory_desc_get_size(&x_md) > plan.max_bytes) plan.max_bytes = dnnl_memory_desc_get_size(&x_md);
 
     // ---- stem ----
@@ -789,7 +789,7 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
             cs[i] = &convs[ci++];
             snprintf(name, sizeof name, "block%d.conv%d", b, i + 1);
             int last = i == nc - 1;
-            int resid = last ? (ds || getenv("RSYNTH_RESNET_NO_BINARY") ? 1 : 2) : 0;
+            int resid = last ? (ds ? 1 : 2) : 0;
             if (make_conv(net, &bd->conv[i], N, ch, cw, &src.md, last ? &out.md : NULL, 1, resid, desc->use_winograd, 1,
                           0, name, cs[i], err, errlen)) goto done;
             ch = (ch + 2 * bd->conv[i].pad - bd->conv[i].kernel) / bd->conv[i].stride + 1;
@@ -925,12 +925,18 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
             bwd_conv_op(net, &stem_s2d, dstem, t);
             dnnl_memory_t zp = net_mem(net, &net->s2d_md, net->s2d_plain);
             if (reorder_op(net, &net->bwd, &stem_s2d.diff_src_md, t, &net->s2d_md, zp, err, errlen)) goto done;
-        } else if (dnnl_memory_desc_equal(&stem->diff_src_md, &x_md)) {
-            bwd_conv_op(net, stem, dstem, dx_mem);
         } else {
-            dnnl_memory_t t = scratch_mem(net, &plan, other, &stem->diff_src_md);
-            bwd_conv_op(net, stem, dstem, t);
-            if (reorder_op(net, &net->bwd, &stem->diff_src_md, t, &x_md, dx_mem, err, errlen)) goto done;
+            // Only the plain stem backward needs dx_plain (the space-to-depth one writes s2d_plain).
+            net->dx_plain = net_alloc(net, dnnl_memory_desc_get_size(&x_md));
+            dnnl_memory_t dx_mem = net->dx_plain ? net_mem(net, &x_md, net->dx_plain) : NULL;
+            if (!dx_mem) { seterr(err, errlen, "out of memory (input gradient)"); goto done; }
+            if (dnnl_memory_desc_equal(&stem->diff_src_md, &x_md)) {
+                bwd_conv_op(net, stem, dstem, dx_mem);
+            } else {
+                dnnl_memory_t t = scratch_mem(net, &plan, other, &stem->diff_src_md);
+                bwd_conv_op(net, stem, dstem, t);
+                if (reorder_op(net, &net->bwd, &stem->diff_src_md, t, &x_md, dx_mem, err, errlen)) goto done;
+            }
         }
     }
     info_add(net, "precision: %s\n", net->dt == dnnl_bf16 ? "bfloat16 weights, activations and gradients (float32 accumulation)"
@@ -993,19 +999,12 @@ rk_net *rk_net_create(const rk_net_desc *desc, char *err, size_t errlen) {
     return net;
 }
 
-#include <time.h>
-static double now_ms(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1e3 + t.tv_nsec / 1e6; }
 static int run(rk_net *net, op_list *l, char *err, size_t errlen) {
-    int prof = getenv("RSYNTH_RESNET_PROFILE") != NULL;
-    double t0 = prof ? now_ms() : 0, tsum = 0;
     for (int i = 0; i < l->count; i++) {
         op_t *o = &l->items[i];
-        double a = prof ? now_ms() : 0;
         dnnl_status_t st = dnnl_primitive_execute(o->prim, net->stream, o->nargs, o->args);
-        if (prof) tsum += now_ms() - a;
         if (st != dnnl_success) { seterr(err, errlen, "op %d: %s", i, dnnl_status2str(st)); return -1; }
     }
-    if (prof) fprintf(stderr, "run: %d ops %.1f ms (execute calls %.1f ms)\n", l->count, now_ms() - t0, tsum);
     dnnl_status_t st = dnnl_stream_wait(net->stream);
     if (st != dnnl_success) { seterr(err, errlen, "stream: %s", dnnl_status2str(st)); return -1; }
     return 0;
@@ -1091,19 +1090,9 @@ static int to_plain(rk_net *net, const dnnl_memory_desc_t *from_md, dnnl_memory_
                     char *err, size_t errlen) {
     dnnl_memory_desc_t plain;
     dnnl_memory_t dst = NULL;
-    dnnl_primitive_desc_t rpd = NULL;
-    dnnl_primitive_t r = NULL;
     CHECK(dnnl_memory_desc_init_by_tag(&plain, 4, from_md->dims, dt, dnnl_nchw), "export");
     CHECK(dnnl_memory_create(&dst, &plain, net->engine, to), "export");
-    dnnl_status_t st = dnnl_reorder_primitive_desc_create(&rpd, from_md, net->engine, &plain, net->engine, NULL);
-    if (st == dnnl_success) st = dnnl_primitive_create(&r, rpd);
-    if (st == dnnl_success) {
-        dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, dst}};
-        st = dnnl_primitive_execute(r, net->stream, 2, a);
-    }
-    if (st == dnnl_success) st = dnnl_stream_wait(net->stream);
-    if (r) dnnl_primitive_destroy(r);
-    if (rpd) dnnl_primitive_desc_destroy(rpd);
+    dnnl_status_t st = reorder_now(net, from_md, from, &plain, dst);
     dnnl_memory_destroy(dst);
     if (st != dnnl_success) { seterr(err, errlen, "export: %s", dnnl_status2str(st)); return -1; }
     return 0;
