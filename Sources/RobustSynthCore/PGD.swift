@@ -51,12 +51,12 @@ public struct PGDProblem {
     /// Cross-entropy to the targets plus every constraint's penalty, and the input gradient.
     public func evaluate(_ x: Tensor) throws -> LossEvaluation {
         let logits = try classifier.forward(x)
-        var (loss, dlogits, probability) = crossEntropy(logits: logits, targets: targets)
+        let (ce, dlogits, probability) = crossEntropy(logits: logits, targets: targets)
+        var loss = ce
         var gradient = try classifier.inputGradient(dlogits)
         for c in constraints where c.hasPenalty {
             try c.penalty(batch, x: x, loss: &loss, gradient: &gradient)
         }
-        _ = dlogits
         return LossEvaluation(loss: loss, gradient: gradient, targetProbability: probability)
     }
 
@@ -70,14 +70,14 @@ public struct PGDProblem {
 /// The normalised descent step, in place: x <- x - alpha * g / (||g||_2 + 1e-10) per example.
 public func l2DescentStep(_ x: inout Tensor, gradient g: Tensor, stepSize alpha: Double) {
     precondition(x.shape == g.shape)
-    let m = x.exampleCount, n = x.batch
+    let ranges = (0..<x.batch).map(x.exampleRange)
     x.data.withUnsafeMutableBufferPointer { xs in
         g.data.withUnsafeBufferPointer { gs in
-            for i in 0..<n {
+            for r in ranges {
                 var sq = 0.0
-                for j in (i * m)..<((i + 1) * m) { sq += Double(gs[j]) * Double(gs[j]) }
+                for j in r { sq += Double(gs[j]) * Double(gs[j]) }
                 let scale = Float(alpha / (sq.squareRoot() + 1e-10))
-                for j in (i * m)..<((i + 1) * m) { xs[j] -= scale * gs[j] }
+                for j in r { xs[j] -= scale * gs[j] }
             }
         }
     }
@@ -87,16 +87,16 @@ public func l2DescentStep(_ x: inout Tensor, gradient g: Tensor, stepSize alpha:
 /// eps / (norm + 1e-7) when norm > eps), x = x0 + delta.
 public func projectOntoL2Ball(_ x: inout Tensor, center x0: Tensor, radius eps: Double) {
     precondition(x.shape == x0.shape)
-    let m = x.exampleCount, n = x.batch
+    let ranges = (0..<x.batch).map(x.exampleRange)
     x.data.withUnsafeMutableBufferPointer { xs in
         x0.data.withUnsafeBufferPointer { cs in
-            for i in 0..<n {
+            for r in ranges {
                 var sq = 0.0
-                for j in (i * m)..<((i + 1) * m) { let d = Double(xs[j] - cs[j]); sq += d * d }
+                for j in r { let d = Double(xs[j] - cs[j]); sq += d * d }
                 let norm = sq.squareRoot()
                 guard norm > eps else { continue }
                 let scale = Float(eps / (norm + 1e-7))
-                for j in (i * m)..<((i + 1) * m) { xs[j] = cs[j] + (xs[j] - cs[j]) * scale }
+                for j in r { xs[j] = cs[j] + (xs[j] - cs[j]) * scale }
             }
         }
     }
@@ -112,18 +112,19 @@ public func clampToUnitInterval(_ x: inout Tensor) {
 public func runPGD(_ problem: PGDProblem, settings: PGDSettings,
                    onStep: (Int, [Float]) -> Void = { _, _ in }) throws -> PGDResult {
     var x = problem.x0
-    let m = x.exampleCount
     var best = x
     var bestLoss = [Float](repeating: .infinity, count: x.batch)
     var bestProbability = [Float](repeating: 0, count: x.batch)
     var history = [[Float]]()
     history.reserveCapacity(settings.steps + 1)
 
+    /// use_best: keeps each example's lowest-loss iterate.
     func record(_ e: LossEvaluation, at x: Tensor) {
-        for i in 0..<x.batch where !settings.useBest || e.loss[i] < bestLoss[i] || bestLoss[i] == .infinity {
+        for i in 0..<x.batch where e.loss[i] < bestLoss[i] || bestLoss[i] == .infinity {
             bestLoss[i] = e.loss[i]
             bestProbability[i] = e.targetProbability[i]
-            best.data.replaceSubrange((i * m)..<((i + 1) * m), with: x.data[(i * m)..<((i + 1) * m)])
+            let r = x.exampleRange(i)
+            best.data.replaceSubrange(r, with: x.data[r])
         }
     }
 

@@ -117,16 +117,8 @@ private func decodeArguments(_ parameters: [ParameterDecl],
             slot += 2
             values[p.name] = .list((0..<count).map { decodeElement(element, items!, $0) })
         } else {
-            let raw = UnsafeRawPointer(args[slot]!)
+            values[p.name] = decodeElement(p.type, UnsafeRawPointer(args[slot]!), 0)
             slot += 1
-            switch p.type {
-            case .bool: values[p.name] = .bool(raw.load(as: Int32.self) != 0)
-            case .int: values[p.name] = .int(raw.load(as: Int64.self))
-            case .double: values[p.name] = .double(raw.load(as: Double.self))
-            default:
-                let s = raw.load(as: UnsafePointer<CChar>?.self)
-                values[p.name] = .string(s.map { String(cString: $0) } ?? "")
-            }
         }
     }
     return ParameterValues(values)

@@ -21,6 +21,11 @@ final class InstanceBox {
     deinit {
         free(lastError)
         for (_, s) in cachedStrings { free(s) }
+        if let names = requiredConstraints {   // one instance's list, unlike the permanent declarations
+            var i = 0
+            while let s = names[i] { free(UnsafeMutableRawPointer(mutating: s)); i += 1 }
+            names.deallocate()
+        }
     }
 
     var errorMessage: UnsafePointer<CChar>? { lastError.map { UnsafePointer($0) } }
