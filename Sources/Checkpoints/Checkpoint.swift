@@ -71,8 +71,6 @@ public struct Checkpoint: Sendable {
             throw FormatError("not a checkpoint: expected a PyTorch zip archive, a legacy PyTorch file or safetensors, but the file starts with \(head)")
         } catch let e as FormatError {
             throw CheckpointError(path: path, e.message)
-        } catch let e as CheckpointError {
-            throw e
         } catch {
             throw CheckpointError(path: path, "unexpected error: \(error)")
         }

@@ -1,6 +1,6 @@
 import Foundation
 
-public enum TensorDType: String, Sendable {
+public enum TensorDType: String, Sendable, CaseIterable {
     case float32, float16, bfloat16, float64, int64, int32, int16, int8, uint8, bool
 
     var byteSize: Int {
@@ -12,21 +12,26 @@ public enum TensorDType: String, Sendable {
         }
     }
 
-    /// PyTorch's typed storage class names (`torch.FloatStorage`, ...).
-    init?(storageName: String) {
-        switch storageName {
-        case "FloatStorage": self = .float32
-        case "HalfStorage": self = .float16
-        case "BFloat16Storage": self = .bfloat16
-        case "DoubleStorage": self = .float64
-        case "LongStorage": self = .int64
-        case "IntStorage": self = .int32
-        case "ShortStorage": self = .int16
-        case "CharStorage": self = .int8
-        case "ByteStorage": self = .uint8
-        case "BoolStorage": self = .bool
-        default: return nil
+    /// The type's names in the formats: PyTorch's typed storage class (`torch.FloatStorage`, ...)
+    /// and safetensors' dtype code.
+    private var names: (storage: String, safetensors: String) {
+        switch self {
+        case .float32: return ("FloatStorage", "F32")
+        case .float16: return ("HalfStorage", "F16")
+        case .bfloat16: return ("BFloat16Storage", "BF16")
+        case .float64: return ("DoubleStorage", "F64")
+        case .int64: return ("LongStorage", "I64")
+        case .int32: return ("IntStorage", "I32")
+        case .int16: return ("ShortStorage", "I16")
+        case .int8: return ("CharStorage", "I8")
+        case .uint8: return ("ByteStorage", "U8")
+        case .bool: return ("BoolStorage", "BOOL")
         }
+    }
+
+    init?(storageName: String) {
+        guard let t = Self.allCases.first(where: { $0.names.storage == storageName }) else { return nil }
+        self = t
     }
 
     /// Element sizes of storage types that can be walked past but not converted, so a legacy
@@ -42,21 +47,9 @@ public enum TensorDType: String, Sendable {
         }
     }
 
-    /// safetensors' dtype codes.
     init?(safetensorsCode: String) {
-        switch safetensorsCode {
-        case "F32": self = .float32
-        case "F16": self = .float16
-        case "BF16": self = .bfloat16
-        case "F64": self = .float64
-        case "I64": self = .int64
-        case "I32": self = .int32
-        case "I16": self = .int16
-        case "I8": self = .int8
-        case "U8": self = .uint8
-        case "BOOL": self = .bool
-        default: return nil
-        }
+        guard let t = Self.allCases.first(where: { $0.names.safetensors == safetensorsCode }) else { return nil }
+        self = t
     }
 
     /// Converts the little-endian element at `p` to Float (rounding float64 and wide integers to

@@ -83,7 +83,16 @@ public struct RGBImage: Equatable, Sendable {
 /// The message names the file and the reason.
 public struct ImageError: Error, CustomStringConvertible, Equatable, Sendable {
     public var message: String
+    /// For an image that could not be read: why, without the file name (which `message` has).
+    public var reason: String?
     public init(_ message: String) { self.message = message }
+
+    /// "cannot read image 'PATH': REASON", keeping the reason apart for callers that list files.
+    static func unreadable(_ path: String, _ reason: String) -> ImageError {
+        var e = ImageError("cannot read image '\(path)': \(reason)")
+        e.reason = reason
+        return e
+    }
     public var description: String { message }
     public var localizedDescription: String { message }
 }
@@ -95,13 +104,7 @@ public enum ImageFile {
 
     /// Reads a PNG or JPEG (recognised by content, not name) as 8-bit RGB.
     public static func read(_ path: String) throws -> RGBImage {
-        let bytes: [UInt8]
-        do {
-            bytes = try readBytes(path)
-        } catch let e as ImageError {
-            throw e
-        }
-        return try decode(bytes, name: path)
+        try decode(readBytes(path), name: path)
     }
 
     /// Decodes PNG or JPEG bytes; `name` is used in error messages.
@@ -109,9 +112,9 @@ public enum ImageFile {
         let isPNG = bytes.count >= 8 && bytes[0..<8].elementsEqual([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
         let isJPEG = bytes.count >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF
         guard isPNG || isJPEG else {
-            if bytes.isEmpty { throw ImageError("cannot read image '\(name)': the file is empty") }
+            if bytes.isEmpty { throw ImageError.unreadable(name, "the file is empty") }
             let head = bytes.prefix(4).map { String(format: "%02x", $0) }.joined(separator: " ")
-            throw ImageError("cannot read image '\(name)': not a PNG or JPEG file (it starts with \(head))")
+            throw ImageError.unreadable(name, "not a PNG or JPEG file (it starts with \(head))")
         }
         var w: Int32 = 0, h: Int32 = 0
         var out: UnsafeMutablePointer<UInt8>?
@@ -122,7 +125,7 @@ public enum ImageFile {
         }
         guard rc == 0, let out else {
             let reason = String(cString: err)
-            throw ImageError("cannot read image '\(name)': \(isPNG ? "PNG" : "JPEG"): \(reason)")
+            throw ImageError.unreadable(name, "\(isPNG ? "PNG" : "JPEG"): \(reason)")
         }
         defer { ic_free(out) }
         let n = Int(w) * Int(h) * 3
@@ -156,16 +159,16 @@ public enum ImageFile {
         guard let fh = FileHandle(forReadingAtPath: path) else {
             var isDir: ObjCBool = false
             if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
-                throw ImageError("cannot read image '\(path)': \(isDir.boolValue ? "it is a folder" : "permission denied")")
+                throw ImageError.unreadable(path, isDir.boolValue ? "it is a folder" : "permission denied")
             }
-            throw ImageError("cannot read image '\(path)': no such file")
+            throw ImageError.unreadable(path, "no such file")
         }
         defer { try? fh.close() }
         do {
             let data = try fh.readToEnd() ?? Data()
             return [UInt8](data)
         } catch {
-            throw ImageError("cannot read image '\(path)': \(error.localizedDescription)")
+            throw ImageError.unreadable(path, error.localizedDescription)
         }
     }
 }

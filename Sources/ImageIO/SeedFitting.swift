@@ -84,9 +84,7 @@ public enum SeedFitter {
                                         (rowsPtr + i * d).update(from: v, count: d)
                                         okPtr[i] = true
                                     } catch let e as ImageError {
-                                        // The reader's message already names the file; keep the reason.
-                                        let prefix = "cannot read image '\(paths[i])': "
-                                        reasonPtr[i] = e.message.hasPrefix(prefix) ? String(e.message.dropFirst(prefix.count)) : e.message
+                                        reasonPtr[i] = e.reason ?? e.message   // the report names the file itself
                                     } catch {
                                         reasonPtr[i] = "\(error)"
                                     }
