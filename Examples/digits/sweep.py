@@ -15,10 +15,11 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 BASE = dict(epochs=40, batch=64, lr=0.1, wd=5e-4, shift=1, eps=1.0, attack_steps=7,
-            attack_lr_factor=2.5, widths="16,32,64", seed=0, adv=True)
+            attack_lr_factor=2.5, widths="16,32,64", seed=0, adv=True, noise=0.0)
 CONFIGS = {
     "std40": dict(adv=False), "std80": dict(adv=False, epochs=80),
     "r-e2-40": dict(eps=2.0), "r-e2-80": dict(eps=2.0, epochs=80),
+    "r-e2-n.15-40": dict(eps=2.0, noise=0.15),   # the shipped setting
     "r-e1.5-80-as10": dict(eps=1.5, epochs=80, attack_steps=10),
     "r-e2.5-80": dict(eps=2.5, epochs=80), "r-e3-80-lr.05": dict(eps=3.0, epochs=80, lr=0.05),
     "r-e2-w32-60": dict(eps=2.0, epochs=60, widths="32,64,128"),

@@ -18,6 +18,36 @@ final class CodecTests: XCTestCase {
         XCTAssertEqual(try ImageFile.read(path), other)
     }
 
+    /// A gAMA chunk changes nothing (PIL and torchvision apply no gamma): the same 8-bit and
+    /// 16-bit samples with and without gAMA 1/2.2 decode alike, 11 * 257 to 11.
+    func testGammaChunkIsIgnored() throws {
+        let dir = makeTempDir(self)
+        for (depth, samples) in [(8, [11, 128, 250]), (16, [11 * 257, 128 * 257, 250 * 257])] {
+            let plain = dir + "/g\(depth).png"
+            try writeRawPNG(plain, width: 3, height: 1, bitDepth: depth, colorType: 0, samples: samples)
+            let withGamma = dir + "/g\(depth)-gama.png"
+            try Data(insertingGamma(45455, into: [UInt8](try Data(contentsOf: URL(fileURLWithPath: plain)))))
+                .write(to: URL(fileURLWithPath: withGamma))
+            for path in [plain, withGamma] {
+                XCTAssertEqual(try ImageFile.read(path).pixels, [11, 11, 11, 128, 128, 128, 250, 250, 250], path)
+            }
+        }
+    }
+
+    /// The PNG with a gAMA chunk (gamma * 100000, big-endian) right after IHDR.
+    func insertingGamma(_ gamma: UInt32, into png: [UInt8]) -> [UInt8] {
+        let ihdrEnd = 8 + 4 + 4 + 13 + 4   // signature, IHDR length, type, data, CRC
+        let body: [UInt8] = Array("gAMA".utf8) + withUnsafeBytes(of: gamma.bigEndian, Array.init)
+        var crc: UInt32 = 0xFFFF_FFFF   // CRC-32 (PNG's) of type + data
+        for b in body {
+            crc ^= UInt32(b)
+            for _ in 0..<8 { crc = crc & 1 != 0 ? 0xEDB8_8320 ^ (crc >> 1) : crc >> 1 }
+        }
+        crc ^= 0xFFFF_FFFF
+        let chunk = withUnsafeBytes(of: UInt32(4).bigEndian, Array.init) + body + withUnsafeBytes(of: crc.bigEndian, Array.init)
+        return Array(png[..<ihdrEnd]) + chunk + Array(png[ihdrEnd...])
+    }
+
     /// Every PNG colour type at 8 and 16 bits (and packed palettes), written by libpng's
     /// low-level writer, decoded to 8-bit RGB. Expected values are computed here independently:
     /// grey g -> (g, g, g); alpha dropped; palette index -> its colour; 16-bit v -> v / 257.

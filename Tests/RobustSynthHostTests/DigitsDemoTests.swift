@@ -27,6 +27,7 @@ final class DigitsDemoTests: XCTestCase {
     func testTranslationOfRealDigits() throws {
         let robust = try agreement("Examples/digits/translation-robust.yaml")
         let standard = try agreement("Examples/digits/translation-standard.yaml")
+        print("judge agreement, translation (README's table): robust \(robust.rate) of \(robust.count), standard \(standard.rate) of \(standard.count)")
         XCTAssertGreaterThanOrEqual(robust.count, 200)
         XCTAssertGreaterThanOrEqual(standard.count, 200)
         XCTAssertGreaterThanOrEqual(robust.rate, 0.75, "robust translation judged as the target")
@@ -37,6 +38,7 @@ final class DigitsDemoTests: XCTestCase {
     func testGenerationFromUniformNoise() throws {
         let robust = try agreement("Examples/quickstart.yaml")
         let standard = try agreement("Examples/digits/generation-uniform-standard.yaml")
+        print("judge agreement, generation from uniform noise (README's table): robust \(robust.rate) of \(robust.count), standard \(standard.rate) of \(standard.count)")
         XCTAssertGreaterThanOrEqual(robust.count, 200)
         XCTAssertGreaterThanOrEqual(robust.rate, 0.60, "robust generation judged as the target")
         XCTAssertGreaterThanOrEqual(robust.rate - standard.rate, 0.25, "robust \(robust.rate) vs standard \(standard.rate)")
