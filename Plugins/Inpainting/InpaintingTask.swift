@@ -17,7 +17,6 @@ final class InpaintingTask: SynthesisTask, PluginFactory {
 
     let count: Int
     let patch: Int
-    var shape = ImageShape(channels: 3, height: 0, width: 0)
 
     init(parameters: ParameterValues) throws {
         count = parameters.int("count")
@@ -25,13 +24,11 @@ final class InpaintingTask: SynthesisTask, PluginFactory {
     }
 
     func plan(_ setup: TaskSetup) throws -> [TaskItem] {
-        shape = setup.inputShape
+        let shape = setup.inputShape
         guard patch < shape.height && patch < shape.width else {
             throw PluginError("a patch of \(patch) pixels does not fit the classifier's \(shape.height)x\(shape.width) images: choose a smaller 'patch'")
         }
-        guard let n = setup.sourceItemCount else {
-            throw PluginError("needs real images: use a finite seed source such as dataset-image")
-        }
+        let n = try setup.requireSourceItems()
         return roundRobinItems(labels: setup.sourceItemLabels, itemCount: n, count: count).map {
             TaskItem(seedClass: nil, sourceItem: $0, target: TaskItem.sourceLabel, group: 0)
         }

@@ -16,8 +16,6 @@ final class MultivariateNormalSampler: SeedSampler, PluginFactory {
         core = try FittedSeedSamplerCore(distribution: .multivariateNormal, parameters: parameters)
     }
 
-    var itemCount: Int? { nil }
-
     func sample(_ request: SeedRequest, shape: ImageShape) throws -> (images: Tensor, labels: [Int]?) {
         try core.sample(request, shape: shape)
     }

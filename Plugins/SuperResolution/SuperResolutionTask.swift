@@ -33,9 +33,7 @@ final class SuperResolutionTask: SynthesisTask, PluginFactory {
         guard low < s.height && low < s.width else {
             throw PluginError("low_resolution \(low) is not below the classifier's \(s.height)x\(s.width)")
         }
-        guard let n = setup.sourceItemCount else {
-            throw PluginError("needs real images: use a finite seed source such as dataset-image")
-        }
+        let n = try setup.requireSourceItems()
         return roundRobinItems(labels: setup.sourceItemLabels, itemCount: n, count: count).map {
             TaskItem(seedClass: nil, sourceItem: $0, target: TaskItem.sourceLabel, group: 0)
         }

@@ -27,9 +27,7 @@ final class TranslationTask: SynthesisTask, PluginFactory {
     }
 
     func plan(_ setup: TaskSetup) throws -> [TaskItem] {
-        guard let n = setup.sourceItemCount else {
-            throw PluginError("needs real images: use a finite seed source such as dataset-image")
-        }
+        let n = try setup.requireSourceItems()
         let targets = try targetClasses.map { try setup.requireClass($0) }
         var only: Set<Int>?
         if !sourceClass.isEmpty {

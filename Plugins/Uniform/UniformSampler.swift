@@ -23,8 +23,6 @@ final class UniformSampler: SeedSampler, PluginFactory {
         grey = parameters.bool("grey")
     }
 
-    var itemCount: Int? { nil }
-
     func sample(_ request: SeedRequest, shape: ImageShape) throws -> (images: Tensor, labels: [Int]?) {
         let h = resolution == 0 ? shape.height : resolution, w = resolution == 0 ? shape.width : resolution
         var noise = [Float]()

@@ -18,8 +18,7 @@ public enum ImageGrid {
         let columns = rows.map(\.count).max() ?? 0
         let W = columns * cw + Swift.max(0, columns - 1) * gap
         let H = rows.count * ch + Swift.max(0, rows.count - 1) * gap
-        var p = [UInt8](repeating: 0, count: W * H * 3)
-        for i in 0..<(W * H) { p[3 * i] = background.0; p[3 * i + 1] = background.1; p[3 * i + 2] = background.2 }
+        var p = RGBImage(width: W, height: H, red: background.0, green: background.1, blue: background.2).pixels
         for (r, row) in rows.enumerated() {
             for (c, im0) in row.enumerated() {
                 let im = im0.scaledUp(by: factor)

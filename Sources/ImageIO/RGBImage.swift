@@ -192,10 +192,16 @@ public enum AtomicFile {
             unlink(temp)
             throw error
         }
+        try commit(temp, to: path, what: "")
+    }
+
+    /// Renames the finished temporary file onto `path`; on failure removes it and throws
+    /// "cannot write WHAT'PATH': reason".
+    public static func commit(_ temp: String, to path: String, what: String) throws {
         if rename(temp, path) != 0 {
             let reason = String(cString: strerror(errno))
             unlink(temp)
-            throw ImageError("cannot write '\(path)': \(reason)")
+            throw ImageError("cannot write \(what)'\(path)': \(reason)")
         }
     }
 

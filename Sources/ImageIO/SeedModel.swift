@@ -267,11 +267,7 @@ public final class SeedModelWriter {
         try put(Data(SeedModel.endMarker))
         try? handle.close()
         done = true
-        if rename(temp, path) != 0 {
-            let reason = String(cString: strerror(errno))
-            unlink(temp)
-            throw ImageError("cannot write seed model '\(path)': \(reason)")
-        }
+        try AtomicFile.commit(temp, to: path, what: "seed model ")
     }
 
     /// Removes the temporary file (after an error).

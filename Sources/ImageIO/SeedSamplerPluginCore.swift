@@ -7,7 +7,7 @@ public final class FittedSeedSamplerCore {
     public let distribution: SeedDistribution
     let modelPath: String
     let datasetPath: String
-    let labelsText: String
+    let labels: ClassLabels
     let options: SeedFitter.Options
     let limitPerClass: Int?
     let cacheDirectory: String
@@ -48,7 +48,7 @@ public final class FittedSeedSamplerCore {
         self.distribution = distribution
         modelPath = parameters.string("model")
         datasetPath = parameters.string("dataset")
-        labelsText = parameters.string("labels")
+        do { labels = try SeedModelSource.labels(parameters.string("labels")) } catch { throw PluginError("\(error)") }
         guard let pre = SeedModel.Preprocess(rawValue: parameters.string("preprocess")) else {
             throw PluginError("preprocess must be imagenet-eval or centre-square")
         }
@@ -70,7 +70,6 @@ public final class FittedSeedSamplerCore {
         if !datasetPath.isEmpty && !(FileManager.default.fileExists(atPath: datasetPath, isDirectory: &isDir) && isDir.boolValue) {
             throw PluginError("dataset folder '\(datasetPath)' does not exist")
         }
-        do { _ = try SeedModelSource.labels(labelsText) } catch { throw PluginError("\(error)") }
     }
 
     /// The model, read or fitted on first use.
@@ -78,7 +77,6 @@ public final class FittedSeedSamplerCore {
         lock.lock(); defer { lock.unlock() }
         if let m = model { return m }
         do {
-            let labels = try SeedModelSource.labels(labelsText)
             let (m, _) = try SeedModelSource.load(model: modelPath, dataset: datasetPath, labels: labels, options: options,
                                                   limitPerClass: limitPerClass, cacheDirectory: cacheDirectory,
                                                   log: { FileHandle.standardError.write(Data(("\($0)\n").utf8)) })

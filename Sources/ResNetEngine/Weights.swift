@@ -74,10 +74,9 @@ public struct ResNetWeights {
     /// From a loaded checkpoint; `layout` nil detects it from the keys.
     public static func from(_ checkpoint: Checkpoint, layout: ResNetLayout? = nil) throws -> ResNetWeights {
         var shapes = [String: [Int]]()
-        var byName = [String: CheckpointTensor]()
-        for t in checkpoint.tensors { shapes[t.name] = t.shape; byName[t.name] = t }
+        for t in checkpoint.tensors { shapes[t.name] = t.shape }
         return try build(keys: shapes, layout: layout) { name in
-            guard let t = byName[name] else { throw ResNetWeightsError("missing key \(name)") }
+            guard let t = checkpoint[name] else { throw ResNetWeightsError("missing key \(name)") }
             return try t.floats()
         }
     }

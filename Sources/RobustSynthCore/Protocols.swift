@@ -69,6 +69,8 @@ public protocol SeedSampler: AnyObject {
 }
 
 extension SeedSampler {
+    /// A distribution: no items, no labels.
+    public var itemCount: Int? { nil }
     public var itemLabels: [Int]? { nil }
 }
 
@@ -109,6 +111,15 @@ public struct TaskSetup: Sendable {
         self.numClasses = numClasses; self.inputShape = inputShape; self.sourceItemCount = sourceItemCount
         self.sourceItemLabels = sourceItemLabels
         self.resolveClass = resolveClass; self.suggestClass = suggestClass; self.className = className
+    }
+
+    /// The source's item count, for tasks that start from real images; throws where the seed
+    /// source is a distribution.
+    public func requireSourceItems() throws -> Int {
+        guard let n = sourceItemCount else {
+            throw PluginError("needs real images: use a finite seed source such as dataset-image")
+        }
+        return n
     }
 
     /// Resolves `text` or throws "unknown class 'x' (did you mean 'y'?)".
