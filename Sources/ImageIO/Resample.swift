@@ -15,10 +15,16 @@ public enum Resample {
         case area
     }
 
-    /// One axis: for output i, inputs start[i] ..< start[i] + weights[i].count with those weights.
+    /// One axis, flat: output i reads inputs start[i] ..< start[i] + n with the n weights
+    /// taps[offset[i] ..< offset[i + 1]].
     struct AxisWeights {
         var start: [Int] = []
-        var weights: [[Float]] = []
+        var offset: [Int] = [0]
+        var taps: [Float] = []
+
+        mutating func append(start first: Int, _ weights: [Float]) {
+            start.append(first); taps += weights; offset.append(taps.count)
+        }
     }
 
     /// Area weights: output o covers [o*in/out, (o+1)*in/out) in input pixels; each input pixel
@@ -34,7 +40,7 @@ public enum Resample {
                 let overlap = Swift.min(hi, (j + 1) * output) - Swift.max(lo, j * output)
                 w.append(Float(overlap) / Float(input))
             }
-            a.start.append(first); a.weights.append(w)
+            a.append(start: first, w)
         }
         return a
     }
@@ -43,7 +49,7 @@ public enum Resample {
     static func nearestWeights(input: Int, output: Int) -> AxisWeights {
         var a = AxisWeights()
         for o in 0..<output {
-            a.start.append(Swift.min(o * input / output, input - 1)); a.weights.append([1])
+            a.append(start: Swift.min(o * input / output, input - 1), [1])
         }
         return a
     }
@@ -73,7 +79,7 @@ public enum Resample {
                 first = Swift.min(Int(centre), input - 1); w = [1]
             }
             let sum = w.reduce(0, +)
-            a.start.append(first); a.weights.append(w.map { Float($0 / sum) })
+            a.append(start: first, w.map { Float($0 / sum) })
         }
         return a
     }
@@ -114,9 +120,6 @@ public enum Resample {
             }
             return Tensor(shape: Array(s.dropLast(2)) + [height, width], data: out)
         }
-        // Flatten the width weights: taps of output o are flat[offset[o] ..< offset[o + 1]].
-        var offset = [0], flat = [Float]()
-        for ws in wx.weights { flat += ws; offset.append(flat.count) }
         var tmp = [Float](repeating: 0, count: h * width)
         x.data.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
@@ -127,9 +130,9 @@ public enum Resample {
                         for y in 0..<h {
                             let row = plane + y * w
                             for o in 0..<width {
-                                let st = wx.start[o], a = offset[o], b = offset[o + 1]
+                                let st = wx.start[o], a = wx.offset[o], b = wx.offset[o + 1]
                                 var acc: Float = 0
-                                for k in a..<b { acc += flat[k] * row[st + k - a] }
+                                for k in a..<b { acc += wx.taps[k] * row[st + k - a] }
                                 t[y * width + o] = acc
                             }
                         }
@@ -139,8 +142,9 @@ public enum Resample {
                             let st = wy.start[o]
                             let orow = op + o * width
                             for i in 0..<width { orow[i] = 0 }
-                            for (k, wk) in wy.weights[o].enumerated() {
-                                let irow = t.baseAddress! + (st + k) * width
+                            for k in wy.offset[o]..<wy.offset[o + 1] {
+                                let irow = t.baseAddress! + (st + k - wy.offset[o]) * width
+                                let wk = wy.taps[k]
                                 for i in 0..<width { orow[i] += wk * irow[i] }
                             }
                         }
@@ -192,12 +196,12 @@ public enum Resample {
         let h = s[s.count - 2], w = s[s.count - 1]
         precondition(top >= 0 && left >= 0 && top + height <= h && left + width <= w)
         let planes = x.count / (h * w)
-        var out = [Float](repeating: 0, count: planes * height * width)
+        var out = [Float]()
+        out.reserveCapacity(planes * height * width)
         for p in 0..<planes {
             for y in 0..<height {
                 let src = p * h * w + (top + y) * w + left
-                let dst = p * height * width + y * width
-                for i in 0..<width { out[dst + i] = x.data[src + i] }
+                out += x.data[src..<(src + width)]   // one row at a time
             }
         }
         return Tensor(shape: Array(s.dropLast(2)) + [height, width], data: out)
