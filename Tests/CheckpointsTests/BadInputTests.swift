@@ -11,31 +11,30 @@ final class BadInputTests: XCTestCase {
 
     // MARK: pickles that ask for code
 
-    func testMaliciousZipPickleIsRefusedAndRunsNothing() throws {
-        let marker = "/tmp/robustsynth_pwned_zip"
+    /// `fixture` is refused with exactly "PATH: refusing to load: PICKLE asks for GLOBAL, which can
+    /// run code; nothing was executed", and the file its payload would touch does not appear.
+    func assertRefused(_ fixture: String, pickle: String, global: String, marker: String,
+                       file: StaticString = #filePath, line: UInt = #line) {
         try? FileManager.default.removeItem(atPath: marker)
-        let path = Fixtures.path("evil_zip.pt")
-        XCTAssertEqual(assertCheckpointError(path),
-                       "\(path): refusing to load: data.pkl asks for os.system, which can run code; nothing was executed")
-        XCTAssertFalse(FileManager.default.fileExists(atPath: marker))
+        let path = Fixtures.path(fixture)
+        XCTAssertEqual(assertCheckpointError(path, file: file, line: line),
+                       "\(path): refusing to load: \(pickle) asks for \(global), which can run code; nothing was executed",
+                       file: file, line: line)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: marker), file: file, line: line)
+    }
+
+    func testMaliciousZipPickleIsRefusedAndRunsNothing() throws {
+        assertRefused("evil_zip.pt", pickle: "data.pkl", global: "os.system", marker: "/tmp/robustsynth_pwned_zip")
     }
 
     func testMaliciousStackGlobalBesideAStateDictIsRefused() throws {
-        let marker = "/tmp/robustsynth_pwned_eval"
-        try? FileManager.default.removeItem(atPath: marker)
-        let path = Fixtures.path("evil_stack_global_zip.pt")
-        XCTAssertEqual(assertCheckpointError(path),
-                       "\(path): refusing to load: data.pkl asks for builtins.eval, which can run code; nothing was executed")
-        XCTAssertFalse(FileManager.default.fileExists(atPath: marker))
+        assertRefused("evil_stack_global_zip.pt", pickle: "data.pkl", global: "builtins.eval",
+                      marker: "/tmp/robustsynth_pwned_eval")
     }
 
     func testMaliciousLegacyPickleIsRefusedAndRunsNothing() throws {
-        let marker = "/tmp/robustsynth_pwned_legacy"
-        try? FileManager.default.removeItem(atPath: marker)
-        let path = Fixtures.path("evil_legacy.pt")
-        XCTAssertEqual(assertCheckpointError(path),
-                       "\(path): refusing to load: the object pickle asks for os.system, which can run code; nothing was executed")
-        XCTAssertFalse(FileManager.default.fileExists(atPath: marker))
+        assertRefused("evil_legacy.pt", pickle: "the object pickle", global: "os.system",
+                      marker: "/tmp/robustsynth_pwned_legacy")
     }
 
     func testCallOfAnUnknownGlobalIsAnInertPlaceholder() throws {
