@@ -89,13 +89,14 @@ struct Unpickler {
                 let n = Int32(truncatingIfNeeded: try readUInt(4))
                 guard n >= 0 else { throw fail("negative BINSTRING length") }
                 let v: PickleValue = .string(String(decoding: try readBytes(Int(n)), as: UTF8.self)); stack.append(v)
-            case 0x55: let v: PickleValue = .string(String(decoding: try readBytes(try readUInt(1)), as: UTF8.self)); stack.append(v)
-            case 0x58: let v: PickleValue = .string(String(decoding: try readBytes(try readUInt(4)), as: UTF8.self)); stack.append(v)
-            case 0x8c: let v: PickleValue = .string(String(decoding: try readBytes(try readUInt(1)), as: UTF8.self)); stack.append(v)
-            case 0x8d: let v: PickleValue = .string(String(decoding: try readBytes(try readUInt(8)), as: UTF8.self)); stack.append(v)
-            case 0x42: let v: PickleValue = .bytes(try readBytes(try readUInt(4))); stack.append(v)
-            case 0x43: let v: PickleValue = .bytes(try readBytes(try readUInt(1))); stack.append(v)
-            case 0x8e, 0x96: let v: PickleValue = .bytes(try readBytes(try readUInt(8))); stack.append(v) // BINBYTES8, BYTEARRAY8
+            // Length-prefixed strings and bytes: SHORT_BINSTRING, SHORT_BINUNICODE (1-byte length),
+            // BINUNICODE (4), BINUNICODE8 (8); SHORT_BINBYTES, BINBYTES, BINBYTES8 / BYTEARRAY8.
+            case 0x55, 0x8c: stack.append(.string(try readText(lengthBytes: 1)))
+            case 0x58: stack.append(.string(try readText(lengthBytes: 4)))
+            case 0x8d: stack.append(.string(try readText(lengthBytes: 8)))
+            case 0x43: stack.append(.bytes(try readBytes(try readUInt(1))))
+            case 0x42: stack.append(.bytes(try readBytes(try readUInt(4))))
+            case 0x8e, 0x96: stack.append(.bytes(try readBytes(try readUInt(8))))
             case 0x97: throw fail("out-of-band buffers (NEXT_BUFFER) are not supported")
             case 0x98: _ = try top(fail) // READONLY_BUFFER: a no-op on plain data
 
@@ -333,6 +334,11 @@ struct Unpickler {
         }
         position += size
         return i
+    }
+
+    /// A UTF-8 string after a little-endian length of `lengthBytes` bytes.
+    private mutating func readText(lengthBytes: Int) throws -> String {
+        String(decoding: try readBytes(try readUInt(lengthBytes)), as: UTF8.self)
     }
 
     private mutating func readBytes(_ n: Int) throws -> [UInt8] {
