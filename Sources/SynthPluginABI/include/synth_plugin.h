@@ -8,8 +8,15 @@
  * The host dlopens the library (RTLD_NOW | RTLD_LOCAL, never dlclose), calls the entry with
  * SYNTH_PLUGIN_ABI_VERSION and checks `abi_version` and `struct_size` of what comes back.
  *
+ * Versions: this header is ABI 2. Every struct of ABI 1 is a prefix of its ABI 2 form, so the
+ * host loads plugins of ABI 1 and 2 (SYNTH_PLUGIN_ABI_MIN_VERSION .. SYNTH_PLUGIN_ABI_VERSION):
+ * it copies min(the plugin's struct_size, its own) bytes of every struct into a zeroed one, and a
+ * field the plugin did not know reads as NULL / 0, which always means "absent, do as ABI 1 did".
+ * A plugin built against this header may likewise meet a struct from the host that is shorter
+ * or longer than its own: read only the first `struct_size` bytes of anything the host hands over.
+ *
  * Rules of the boundary (why: Swift has no stable ABI on Linux, C does):
- * - Structs only ever grow at the end; `struct_size` tells the host which fields exist.
+ * - Structs only ever grow at the end; `struct_size` tells the other side which fields exist.
  * - Tensors cross as caller-allocated float32 buffers in NCHW order plus their shape. A plugin
  *   writes only its outputs; input tensors are the caller's and must not be modified (the host
  *   passes them without a copy).
@@ -22,6 +29,8 @@
  *       double -> double                  string, path -> const char * (UTF-8, NUL-terminated)
  *       list of T -> two arguments: const T *items, int64_t count (strings: const char *const *)
  *   `create` returns the plugin's opaque context, or NULL after setting `create_error()`.
+ *   Strings and lists passed to `create` stay valid, unchanged, until the instance's `destroy`
+ *   (ABI 2; under ABI 1 they lived only for the call, so an ABI 1 plugin copies them anyway).
  */
 #ifndef SYNTH_PLUGIN_H
 #define SYNTH_PLUGIN_H
@@ -33,8 +42,11 @@ extern "C" {
 #endif
 
 /* Bump on any change that old hosts or old plugins cannot read. Appending a field to the end
- * of a struct is not such a change: it is announced by struct_size instead. */
-#define SYNTH_PLUGIN_ABI_VERSION 1u
+ * of a struct is not such a change: it is announced by struct_size instead. ABI 2 appended
+ * taps, objectives, step geometries, static facts and host services to ABI 1's structs. */
+#define SYNTH_PLUGIN_ABI_VERSION 2u
+/* The oldest plugin ABI this host still loads (its structs are prefixes of this header's). */
+#define SYNTH_PLUGIN_ABI_MIN_VERSION 1u
 #define SYNTH_PLUGIN_ENTRY_SYMBOL "synth_plugin_entry"
 
 typedef int32_t synth_status;
@@ -79,6 +91,59 @@ typedef struct synth_tensor {
     int64_t shape[4];
 } synth_tensor;
 
+/* ---- host services (ABI 2) ------------------------------------------------------------------ */
+
+typedef int32_t synth_log_level;
+#define SYNTH_LOG_INFO 0
+#define SYNTH_LOG_WARNING 1
+
+/* What the host offers every plugin: handed to the library once, through the descriptor's
+ * `set_host_services`, right after loading and before any create; valid until the process
+ * ends, callable from any instance and from create. Pass `host` back as the first argument. */
+typedef struct synth_host_services {
+    uint32_t struct_size;
+    void *host;
+    /* One line for the user (the host prefixes the plugin's name). */
+    void (*log)(void *host, synth_log_level level, const char *message);
+    /* Progress of a long piece of work inside the plugin (fitting, decoding a data set):
+     * `fraction` in [0, 1], `what` a short label ("fitting seeds"). */
+    void (*progress)(void *host, double fraction, const char *what);
+    /* Non-zero once the user asked the run to stop (Ctrl-C): finish early, return an error. */
+    int32_t (*cancelled)(void *host);
+} synth_host_services;
+
+/* ---- static facts (ABI 2) ------------------------------------------------------------------- */
+
+/* Step geometries: the descent step a constraint pairs with (the robustness library's
+ * attacker steps '2', 'inf' and 'unconstrained'); see synth_constraint_iface.step. */
+typedef int32_t synth_step_geometry;
+#define SYNTH_STEP_NONE 0           /* a penalty or projection only: pairs with any step */
+#define SYNTH_STEP_L2 1             /* x - alpha * g / (||g||_2 + 1e-10) per example */
+#define SYNTH_STEP_LINF 2           /* x - alpha * sign(g) */
+#define SYNTH_STEP_UNCONSTRAINED 3  /* x - alpha * g */
+
+/* What the host needs to know about a plugin before creating it, so that `rsynth validate`
+ * never instantiates one. All fields optional (NULL / 0 = not stated). */
+typedef struct synth_plugin_facts {
+    uint32_t struct_size;
+    /* task: names of the constraint plugins it needs, NULL-terminated. */
+    const char *const *required_constraints;
+    /* task: optimiser defaults when the spec gives none (0: the host's, 60 steps of 1). */
+    int64_t default_steps;
+    double default_step_size;
+    /* classifier: the taps it may offer, NULL-terminated; each a name or an fnmatch(3) pattern
+     * ("layer*.*"); the instance's tap_info says exactly which it has.
+     * task: the taps it always reads, NULL-terminated. */
+    const char *const *taps;
+    /* task: the name of one of its string parameters whose value is a tap it reads (NULL: none). */
+    const char *tap_parameter;
+    /* constraint: the step it pairs with (SYNTH_STEP_*). At most one constraint of a pipeline
+     * may state a step; with none, the host takes the L2 step (as ABI 1 always did). */
+    synth_step_geometry step_geometry;
+    /* task: non-zero when the targets of its items are not classes (SYNTH_TARGET_NONE). */
+    int32_t targets_are_not_classes;
+} synth_plugin_facts;
+
 /* ---- classifier -------------------------------------------------------------------------- */
 
 typedef struct synth_classifier_info {
@@ -97,6 +162,21 @@ typedef struct synth_classifier_iface {
     const char *(*class_name)(void *context, int64_t index);
     const char *(*last_error)(void *context);
     void (*destroy)(void *context);
+    /* ---- ABI 2: taps, named intermediate outputs. All four NULL: the classifier has none. ---- */
+    /* Number of taps this instance offers. */
+    int32_t (*tap_count)(void *context);
+    /* Tap `index` (0 <= index < tap_count): its name (owned by the plugin, valid until destroy)
+     * and the shape of one example in `shape` (rank and shape[]; data is left NULL): [C, H, W]
+     * for a feature map, [F] for a vector such as `representation`. */
+    synth_status (*tap_info)(void *context, int32_t index, const char **name, synth_tensor *shape);
+    /* forward, also writing the taps named in names[ntaps] into taps[ntaps], each [n, <shape>]
+     * in a buffer the host allocated. An unknown name is an error. */
+    synth_status (*forward_taps)(void *context, const synth_tensor *x, synth_tensor *logits, int32_t ntaps,
+                                 const char *const *names, synth_tensor *taps);
+    /* The VJP of the most recent forward_taps, in one backward pass: dlogits [n, K] and one
+     * gradient per tap of that call (dtaps[i].data NULL: zero) -> dx [n, C, H, W]. */
+    synth_status (*input_gradient_taps)(void *context, const synth_tensor *dlogits, int32_t ntaps,
+                                        const synth_tensor *dtaps, synth_tensor *dx);
 } synth_classifier_iface;
 
 /* ---- seed sampler -------------------------------------------------------------------------- */
@@ -143,6 +223,16 @@ typedef struct synth_constraint_iface {
     synth_status (*project)(void *context, const synth_batch *batch, float *x);
     const char *(*last_error)(void *context);
     void (*destroy)(void *context);
+    /* ---- ABI 2: the constraint owns its geometry ---- */
+    /* Optional (NULL): the descent step of this geometry, in place, per example:
+     * x[n,C,H,W] <- step(x, g, step_size), g[n,C,H,W] the gradient of each example's own loss.
+     * Called only for the one constraint whose facts state a step geometry. */
+    synth_status (*step)(void *context, const synth_batch *batch, float *x, const float *g, double step_size);
+    /* Optional (NULL): the random start (optimizer.random_start): x[n,C,H,W] holds x0 on entry;
+     * perturb it in place, drawing from seeds[n] (one per sample; step_size is the optimiser's,
+     * which the unconstrained start uses). The host clamps to [0, 1] afterwards. */
+    synth_status (*random_start)(void *context, const synth_batch *batch, const uint64_t *seeds, double step_size,
+                                 float *x);
 } synth_constraint_iface;
 
 /* ---- task ---------------------------------------------------------------------------------- */
@@ -159,9 +249,18 @@ typedef struct synth_task_setup {
     const char *(*suggest_class)(void *host, const char *name);
     /* The name of class `index` (owned by the host, valid during the run). */
     const char *(*class_name)(void *host, int64_t index);
+    /* ABI 2: the classifier's taps, so that plan() can check a unit or a channel against them:
+     * tap_names[tap_count] and the shape of one example of each (tap_shapes[i].data NULL).
+     * Valid for the instance's lifetime. Check struct_size before reading (ABI 1 hosts lack it). */
+    uint32_t struct_size;
+    int32_t tap_count;
+    const char *const *tap_names;
+    const synth_tensor *tap_shapes;
 } synth_task_setup;
 
 #define SYNTH_TARGET_SOURCE_LABEL (-1)
+/* ABI 2: an item whose objective is not a class (feature visualisation, inversion). */
+#define SYNTH_TARGET_NONE (-2)
 
 typedef struct synth_task_item {
     int64_t seed_class;   /* class to ask the seed sampler for, or -1 */
@@ -170,6 +269,9 @@ typedef struct synth_task_item {
                              the true class of the source item */
     int64_t group;        /* row of the run's grid (e.g. the class) */
 } synth_task_item;
+
+typedef struct synth_objective_input synth_objective_input;
+typedef struct synth_objective_output synth_objective_output;
 
 typedef struct synth_task_iface {
     uint32_t struct_size;
@@ -187,7 +289,49 @@ typedef struct synth_task_iface {
     synth_status (*defaults)(void *context, int64_t *steps, double *step_size);
     const char *(*last_error)(void *context);
     void (*destroy)(void *context);
+    /* ---- ABI 2: objectives ---- */
+    /* Optional (NULL: none): the taps the objective reads, NULL-terminated, valid until destroy;
+     * may depend on the parameters. The host asks the classifier for them at every step. */
+    const char *const *(*taps)(void *context);
+    /* Optional (NULL: cross-entropy of the logits to each item's target, as ABI 1): what is
+     * minimised, per sample. The constraints' penalties are added by the host afterwards. */
+    synth_status (*objective)(void *context, const synth_objective_input *in,
+                              const synth_objective_output *out);
 } synth_task_iface;
+
+/* What an objective sees of a batch of n samples at the current iterate x.
+ *   items[n]        the task's item index of each sample (as in item())
+ *   targets[n]      each item's target class, or SYNTH_TARGET_NONE
+ *   x               [n, C, H, W] the iterate; mask [n, 1, H, W] from prepare() or NULL
+ *   logits          [n, K]
+ *   taps[ntaps]     each [n, <tap shape>], in the order of the task's taps()
+ *   source_taps     the same taps of the source images (what the seed sampler gave, before
+ *                   prepare), computed once per batch: e.g. the target of an inversion */
+struct synth_objective_input {
+    uint32_t struct_size;
+    int64_t n;
+    const int64_t *items;
+    const int64_t *targets;
+    const synth_tensor *x;
+    const float *mask;
+    const synth_tensor *logits;
+    int32_t ntaps;
+    const synth_tensor *taps;
+    const synth_tensor *source_taps;
+};
+
+/* Where the objective writes, all in host buffers zeroed before the call:
+ *   loss[n]          each sample's loss (lower is better)
+ *   dlogits [n, K]   d loss / d logits
+ *   dtaps[ntaps]     d loss / d tap, each [n, <tap shape>]
+ *   dx [n, C, H, W]  any direct d loss / d x (terms of the pixels themselves), else leave 0 */
+struct synth_objective_output {
+    uint32_t struct_size;
+    float *loss;
+    synth_tensor *dlogits;
+    synth_tensor *dtaps;
+    synth_tensor *dx;
+};
 
 /* ---- descriptor ---------------------------------------------------------------------------- */
 
@@ -207,6 +351,11 @@ typedef struct synth_plugin_descriptor {
     /* synth_classifier_iface / synth_seed_sampler_iface / synth_constraint_iface /
      * synth_task_iface, according to kind. */
     const void *iface;
+    /* ---- ABI 2 ---- */
+    /* Optional (NULL): what validation needs without creating an instance. */
+    const synth_plugin_facts *facts;
+    /* Optional (NULL): receives the host's services once, before any create. */
+    void (*set_host_services)(const synth_host_services *services);
 } synth_plugin_descriptor;
 
 typedef const synth_plugin_descriptor *(*synth_plugin_entry_fn)(uint32_t host_abi_version);
