@@ -16,11 +16,55 @@ public struct PluginInfo: Sendable {
     public var version: String
     public var summary: String
     public var parameters: [ParameterDecl]
+    /// What validation needs without creating an instance; nil where the plugin states none
+    /// (plugins built for ABI 1).
+    public var facts: PluginFacts?
 
-    public init(name: String, kind: PluginKind, version: String, summary: String, parameters: [ParameterDecl]) {
+    public init(name: String, kind: PluginKind, version: String, summary: String, parameters: [ParameterDecl],
+                facts: PluginFacts? = PluginFacts()) {
         self.name = name; self.kind = kind; self.version = version
-        self.summary = summary; self.parameters = parameters
+        self.summary = summary; self.parameters = parameters; self.facts = facts
     }
+}
+
+/// A plugin's static facts (synth_plugin_facts): known before any instance exists.
+public struct PluginFacts: Sendable, Equatable {
+    /// task: the constraint plugins it needs.
+    public var requiredConstraints: [String]
+    /// task: optimiser defaults (nil: the host's, 60 steps of 1).
+    public var defaultSteps: Int?
+    public var defaultStepSize: Double?
+    /// classifier: the taps it may offer (names or fnmatch patterns); task: the taps it always reads.
+    public var taps: [String]
+    /// task: the string parameter whose value names a tap it reads.
+    public var tapParameter: String?
+    /// constraint: the step it pairs with.
+    public var stepGeometry: StepGeometry
+    /// task: its items' targets are not classes.
+    public var targetsAreNotClasses: Bool
+
+    public init(requiredConstraints: [String] = [], defaultSteps: Int? = nil, defaultStepSize: Double? = nil,
+                taps: [String] = [], tapParameter: String? = nil, stepGeometry: StepGeometry = .none,
+                targetsAreNotClasses: Bool = false) {
+        self.requiredConstraints = requiredConstraints; self.defaultSteps = defaultSteps
+        self.defaultStepSize = defaultStepSize; self.taps = taps; self.tapParameter = tapParameter
+        self.stepGeometry = stepGeometry; self.targetsAreNotClasses = targetsAreNotClasses
+    }
+}
+
+/// The host's services as a plugin sees them (synth_host_services); set by the SDK when the
+/// host hands them over, no-ops before that (and in tests that use plugins' code directly).
+public enum HostServices {
+    nonisolated(unsafe) public static var logHandler: ((String, Bool) -> Void)?
+    nonisolated(unsafe) public static var progressHandler: ((Double, String) -> Void)?
+    nonisolated(unsafe) public static var cancelledHandler: (() -> Bool)?
+
+    /// One line for the user; `warning` marks it as such.
+    public static func log(_ message: String, warning: Bool = false) { logHandler?(message, warning) }
+    /// Progress of a long piece of work, fraction in [0, 1].
+    public static func progress(_ fraction: Double, _ what: String) { progressHandler?(fraction, what) }
+    /// Whether the user asked the run to stop.
+    public static var isCancelled: Bool { cancelledHandler?() ?? false }
 }
 
 /// Shape of one example: channels, height, width.
@@ -33,6 +77,14 @@ public struct ImageShape: Equatable, Sendable, CustomStringConvertible {
     public var description: String { "\(channels)x\(height)x\(width)" }
 }
 
+/// A named intermediate output of a classifier ("tap") and the shape of one example of it:
+/// [C, H, W] for a feature map (`layer3`, `layer3.2`), [F] for a vector (`representation`).
+public struct TapInfo: Equatable, Sendable {
+    public var name: String
+    public var shape: [Int]
+    public init(name: String, shape: [Int]) { self.name = name; self.shape = shape }
+}
+
 /// A differentiable image classifier. Inputs are in [0, 1]; normalisation is inside.
 public protocol Classifier: AnyObject {
     var inputShape: ImageShape { get }
@@ -43,6 +95,37 @@ public protocol Classifier: AnyObject {
     func forward(_ x: Tensor) throws -> Tensor
     /// Vector-Jacobian product of the most recent forward: dlogits [n, K] -> dx [n, C, H, W].
     func inputGradient(_ dlogits: Tensor) throws -> Tensor
+    /// The taps this classifier offers (none by default).
+    var taps: [TapInfo] { get }
+    /// x -> logits and the taps named, in that order, each [n] + its shape.
+    func forward(_ x: Tensor, taps: [String]) throws -> (logits: Tensor, taps: [Tensor])
+    /// VJP of the most recent forward in one backward pass: dlogits and, aligned with the taps
+    /// that forward returned, each tap's gradient (nil: zero) -> dx [n, C, H, W].
+    func inputGradient(_ dlogits: Tensor, tapGradients: [Tensor?]) throws -> Tensor
+}
+
+extension Classifier {
+    public var taps: [TapInfo] { [] }
+
+    public func forward(_ x: Tensor, taps names: [String]) throws -> (logits: Tensor, taps: [Tensor]) {
+        if let name = names.first { throw PluginError(Self.unknownTapMessage(name, offered: taps)) }
+        return (try forward(x), [])
+    }
+
+    public func inputGradient(_ dlogits: Tensor, tapGradients: [Tensor?]) throws -> Tensor {
+        guard tapGradients.allSatisfy({ $0 == nil }) else {
+            throw PluginError("gradients for \(tapGradients.count) taps given, but this classifier offers none")
+        }
+        return try inputGradient(dlogits)
+    }
+
+    /// "no tap 'layer9' (this classifier offers layer1, layer2, ...)".
+    public static func unknownTapMessage(_ name: String, offered: [TapInfo]) -> String {
+        if offered.isEmpty { return "no tap '\(name)': this classifier offers no taps" }
+        var message = "no tap '\(name)'"
+        if let near = closestMatch(to: name, in: offered.map(\.name)) { message += " (did you mean '\(near)'?)" }
+        return message + "; it offers " + offered.map(\.name).joined(separator: ", ")
+    }
 }
 
 public struct SeedRequest: Sendable {
@@ -82,7 +165,9 @@ public struct ConstraintBatch: Sendable {
     public init(x0: Tensor, mask: Tensor?) { self.x0 = x0; self.mask = mask }
 }
 
-/// A term of the loss (penalty) and/or a projection applied after every step.
+/// A term of the loss (penalty), a projection applied after every step, and the step geometry
+/// that pairs with it (as the robustness library pairs L2Step, LinfStep and UnconstrainedStep
+/// with their projections).
 public protocol Constraint: AnyObject {
     var hasPenalty: Bool { get }
     var hasProjection: Bool { get }
@@ -90,6 +175,23 @@ public protocol Constraint: AnyObject {
     func penalty(_ batch: ConstraintBatch, x: Tensor, loss: inout [Float], gradient: inout Tensor) throws
     /// Projects x in place onto the constraint set.
     func project(_ batch: ConstraintBatch, x: inout Tensor) throws
+    /// The step this constraint pairs with; `.none` for penalties and projections that fit any.
+    var stepGeometry: StepGeometry { get }
+    /// The descent step, in place (default: the geometry's step, `StepGeometry.apply`).
+    func step(_ batch: ConstraintBatch, x: inout Tensor, gradient: Tensor, stepSize: Double) throws
+    /// Whether `randomStart` does anything.
+    var hasRandomStart: Bool { get }
+    /// Perturbs x (= x0 on entry) in place, drawing from one seed per sample (`RandomStart`).
+    func randomStart(_ batch: ConstraintBatch, x: inout Tensor, seeds: [UInt64], stepSize: Double) throws
+}
+
+extension Constraint {
+    public var stepGeometry: StepGeometry { .none }
+    public func step(_ batch: ConstraintBatch, x: inout Tensor, gradient: Tensor, stepSize: Double) throws {
+        stepGeometry.apply(&x, gradient: gradient, stepSize: stepSize)
+    }
+    public var hasRandomStart: Bool { false }
+    public func randomStart(_ batch: ConstraintBatch, x: inout Tensor, seeds: [UInt64], stepSize: Double) throws {}
 }
 
 public struct TaskSetup: Sendable {
@@ -104,13 +206,25 @@ public struct TaskSetup: Sendable {
     /// The closest class name to an unknown one, for "did you mean".
     public var suggestClass: @Sendable (String) -> String?
     public var className: @Sendable (Int) -> String
+    /// The classifier's taps (empty where it offers none, or under an ABI 1 host).
+    public var taps: [TapInfo]
     public init(numClasses: Int, inputShape: ImageShape, sourceItemCount: Int?, sourceItemLabels: [Int]? = nil,
                 resolveClass: @escaping @Sendable (String) -> Int?,
                 suggestClass: @escaping @Sendable (String) -> String?,
-                className: @escaping @Sendable (Int) -> String) {
+                className: @escaping @Sendable (Int) -> String, taps: [TapInfo] = []) {
         self.numClasses = numClasses; self.inputShape = inputShape; self.sourceItemCount = sourceItemCount
         self.sourceItemLabels = sourceItemLabels
         self.resolveClass = resolveClass; self.suggestClass = suggestClass; self.className = className
+        self.taps = taps
+    }
+
+    /// The tap `name` of the classifier, or "no tap 'x'; it offers ...".
+    public func requireTap(_ name: String) throws -> TapInfo {
+        guard let t = taps.first(where: { $0.name == name }) else {
+            throw PluginError(taps.isEmpty ? "reads tap '\(name)', but the classifier offers no taps"
+                                           : "no tap '\(name)' in the classifier; it offers " + taps.map(\.name).joined(separator: ", "))
+        }
+        return t
     }
 
     /// The source's item count, for tasks that start from real images; throws where the seed
@@ -142,6 +256,8 @@ public struct TaskItem: Equatable, Sendable {
     /// Row of the run's grid.
     public var group: Int
     public static let sourceLabel = -1
+    /// The target of an item whose objective is not a class (feature visualisation, inversion).
+    public static let noTarget = -2
 
     public init(seedClass: Int?, sourceItem: Int?, target: Int, group: Int) {
         self.seedClass = seedClass; self.sourceItem = sourceItem; self.target = target; self.group = group
@@ -158,6 +274,18 @@ public protocol SynthesisTask: AnyObject {
     var requiredConstraints: [String] { get }
     var defaultSteps: Int { get }
     var defaultStepSize: Double { get }
+    /// The classifier taps the objective reads, in the order `ObjectiveInput.taps` holds them.
+    var taps: [String] { get }
+    /// What is minimised per sample (default: cross-entropy to each item's target). The
+    /// constraints' penalties are added afterwards by the optimiser.
+    func objective(_ input: ObjectiveInput) throws -> ObjectiveOutput
+}
+
+extension SynthesisTask {
+    public var taps: [String] { [] }
+    public func objective(_ input: ObjectiveInput) throws -> ObjectiveOutput {
+        try Objectives.crossEntropy(input)
+    }
 }
 
 /// An error a plugin reports; the host adds the plugin's name.
@@ -179,4 +307,11 @@ extension ForwardingClassifier {
     public func className(_ index: Int) -> String? { base.className(index) }
     public func forward(_ x: Tensor) throws -> Tensor { try base.forward(x) }
     public func inputGradient(_ dlogits: Tensor) throws -> Tensor { try base.inputGradient(dlogits) }
+    public var taps: [TapInfo] { base.taps }
+    public func forward(_ x: Tensor, taps names: [String]) throws -> (logits: Tensor, taps: [Tensor]) {
+        try base.forward(x, taps: names)
+    }
+    public func inputGradient(_ dlogits: Tensor, tapGradients: [Tensor?]) throws -> Tensor {
+        try base.inputGradient(dlogits, tapGradients: tapGradients)
+    }
 }
