@@ -13,11 +13,14 @@ final class PluginHandle {
     let context: UnsafeMutableRawPointer
     private let lastError: (@convention(c) (UnsafeMutableRawPointer?) -> UnsafePointer<CChar>?)?
     private let destroy: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?
+    /// What create was given: released (after destroy) with the handle.
+    private let arguments: CreateArguments
 
-    init(_ plugin: LoadedPlugin, _ context: UnsafeMutableRawPointer,
+    init(_ plugin: LoadedPlugin, _ created: (context: UnsafeMutableRawPointer, arguments: CreateArguments),
          lastError: (@convention(c) (UnsafeMutableRawPointer?) -> UnsafePointer<CChar>?)?,
          destroy: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?) {
-        self.plugin = plugin; self.context = context; self.lastError = lastError; self.destroy = destroy
+        self.plugin = plugin; self.context = created.context; self.arguments = created.arguments
+        self.lastError = lastError; self.destroy = destroy
     }
 
     deinit { destroy?(context) }
@@ -29,7 +32,7 @@ final class PluginHandle {
     }
 }
 
-private func describe(_ shape: [Int], _ data: UnsafeMutablePointer<Float>?) -> synth_tensor {
+func describe(_ shape: [Int], _ data: UnsafeMutablePointer<Float>?) -> synth_tensor {
     var st = synth_tensor()
     st.data = data
     st.rank = Int32(shape.count)
@@ -64,31 +67,133 @@ public final class HostedClassifier: Classifier {
     let iface: synth_classifier_iface
     public let inputShape: ImageShape
     public let numClasses: Int
+    public let taps: [TapInfo]
+    /// The taps of the most recent forward (their gradients' shapes).
+    private var lastTaps: [TapInfo] = []
 
-    init(_ plugin: LoadedPlugin, context: UnsafeMutableRawPointer) throws {
-        iface = plugin.descriptor.pointee.iface!.assumingMemoryBound(to: synth_classifier_iface.self).pointee
-        handle = PluginHandle(plugin, context, lastError: iface.last_error, destroy: iface.destroy)
+    init(_ plugin: LoadedPlugin, created: (context: UnsafeMutableRawPointer, arguments: CreateArguments)) throws {
+        iface = plugin.interface(synth_classifier_iface.self)
+        handle = PluginHandle(plugin, created, lastError: iface.last_error, destroy: iface.destroy)
+        let context = created.context
         var info = synth_classifier_info()
         try handle.check(iface.info!(context, &info))
         inputShape = ImageShape(channels: Int(info.channels), height: Int(info.height), width: Int(info.width))
         numClasses = Int(info.num_classes)
+        var taps = [TapInfo]()
+        if let count = iface.tap_count, let describeTap = iface.tap_info {
+            for i in 0..<max(count(context), 0) {
+                var name: UnsafePointer<CChar>? = nil
+                var shape = synth_tensor()
+                try handle.check(describeTap(context, i, &name, &shape))
+                let dims = withUnsafeBytes(of: shape.shape) { Array($0.bindMemory(to: Int64.self).prefix(Int(min(max(shape.rank, 0), 4)))) }
+                guard let name, dims.allSatisfy({ $0 > 0 && $0 < 1 << 24 }) else {
+                    throw HostedPluginError(plugin: plugin.info.name, message: "tap \(i) has no name or an impossible shape \(dims)")
+                }
+                taps.append(TapInfo(name: String(cString: name), shape: dims.map(Int.init)))
+            }
+        }
+        self.taps = taps
     }
 
     public func className(_ index: Int) -> String? {
         iface.class_name?(handle.context, Int64(index)).map { String(cString: $0) }
     }
 
-    public func forward(_ x: Tensor) throws -> Tensor {
+    public func forward(_ x: Tensor) throws -> Tensor { try forward(x, taps: []).logits }
+
+    public func inputGradient(_ dlogits: Tensor) throws -> Tensor { try inputGradient(dlogits, tapGradients: []) }
+
+    public func forward(_ x: Tensor, taps names: [String]) throws -> (logits: Tensor, taps: [Tensor]) {
         var logits = Tensor(zeros: [x.batch, numClasses])
-        try handle.check(withInput(x) { xt in withOutput(&logits) { iface.forward!(handle.context, xt, $0) } })
-        return logits
+        if names.isEmpty {
+            lastTaps = []
+            try handle.check(withInput(x) { xt in withOutput(&logits) { iface.forward!(handle.context, xt, $0) } })
+            return (logits, [])
+        }
+        let wanted = try names.map { name -> TapInfo in
+            guard let t = taps.first(where: { $0.name == name }) else {
+                throw HostedPluginError(plugin: handle.plugin.info.name, message: Self.unknownTapMessage(name, offered: taps))
+            }
+            return t
+        }
+        guard let forwardTaps = iface.forward_taps else {
+            throw HostedPluginError(plugin: handle.plugin.info.name, message: "offers taps but cannot compute them")
+        }
+        var values = wanted.map { Tensor(zeros: [x.batch] + $0.shape) }
+        let cNames = names.map { strdup($0)! }
+        defer { cNames.forEach { free($0) } }
+        let status = withInput(x) { xt in
+            withOutput(&logits) { lt in
+                withOutputs(&values) { tapTensors in
+                    cNames.map { UnsafePointer($0) as UnsafePointer<CChar>? }.withUnsafeBufferPointer { np in
+                        forwardTaps(handle.context, xt, lt, Int32(names.count), np.baseAddress, tapTensors)
+                    }
+                }
+            }
+        }
+        try handle.check(status)
+        lastTaps = wanted
+        return (logits, values)
     }
 
-    public func inputGradient(_ dlogits: Tensor) throws -> Tensor {
+    public func inputGradient(_ dlogits: Tensor, tapGradients: [Tensor?]) throws -> Tensor {
         var dx = Tensor(zeros: [dlogits.batch, inputShape.channels, inputShape.height, inputShape.width])
-        try handle.check(withInput(dlogits) { dt in withOutput(&dx) { iface.input_gradient!(handle.context, dt, $0) } })
+        if lastTaps.isEmpty {
+            guard tapGradients.allSatisfy({ $0 == nil }) else {
+                throw HostedPluginError(plugin: handle.plugin.info.name, message: "tap gradients given for a forward without taps")
+            }
+            try handle.check(withInput(dlogits) { dt in withOutput(&dx) { iface.input_gradient!(handle.context, dt, $0) } })
+            return dx
+        }
+        guard tapGradients.count == lastTaps.count else {
+            throw HostedPluginError(plugin: handle.plugin.info.name, message: "\(tapGradients.count) tap gradients for \(lastTaps.count) taps")
+        }
+        for (g, t) in zip(tapGradients, lastTaps) {
+            if let g, g.shape != [dlogits.batch] + t.shape {
+                throw HostedPluginError(plugin: handle.plugin.info.name, message: "gradient of tap '\(t.name)' has shape \(g.shape), expected \([dlogits.batch] + t.shape)")
+            }
+        }
+        let status: synth_status = withInput(dlogits) { dt in
+            withOutput(&dx) { dxt in
+                withInputs(tapGradients, shapes: lastTaps.map { [dlogits.batch] + $0.shape }) { gt in
+                    iface.input_gradient_taps!(handle.context, dt, Int32(lastTaps.count), gt, dxt)
+                }
+            }
+        }
+        try handle.check(status)
         return dx
     }
+}
+
+/// synth_tensors over several tensors' storage (outputs the plugin fills).
+func withOutputs<R>(_ ts: inout [Tensor], _ body: (UnsafeMutablePointer<synth_tensor>) throws -> R) rethrows -> R {
+    var descs = [synth_tensor]()
+    var buffers = [UnsafeMutableBufferPointer<Float>]()
+    for i in ts.indices {
+        let b = UnsafeMutableBufferPointer<Float>.allocate(capacity: ts[i].count)
+        _ = b.initialize(from: ts[i].data)
+        buffers.append(b)
+        descs.append(describe(ts[i].shape, b.baseAddress))
+    }
+    defer {
+        for (i, b) in buffers.enumerated() { ts[i].data = Array(b); b.deallocate() }
+    }
+    return try descs.withUnsafeMutableBufferPointer { try body($0.baseAddress!) }
+}
+
+/// synth_tensors over optional tensors (nil: data NULL, "zero"), read-only for the plugin.
+func withInputs<R>(_ ts: [Tensor?], shapes: [[Int]], _ body: (UnsafePointer<synth_tensor>) throws -> R) rethrows -> R {
+    var descs = [synth_tensor]()
+    var buffers = [UnsafeMutableBufferPointer<Float>]()
+    defer { buffers.forEach { $0.deallocate() } }
+    for (t, shape) in zip(ts, shapes) {
+        guard let t else { descs.append(describe(shape, nil)); continue }
+        let b = UnsafeMutableBufferPointer<Float>.allocate(capacity: t.count)
+        _ = b.initialize(from: t.data)
+        buffers.append(b)
+        descs.append(describe(shape, b.baseAddress))
+    }
+    return try descs.withUnsafeBufferPointer { try body($0.baseAddress!) }
 }
 
 public final class HostedSeedSampler: SeedSampler {
@@ -96,9 +201,9 @@ public final class HostedSeedSampler: SeedSampler {
     let iface: synth_seed_sampler_iface
     var context: UnsafeMutableRawPointer { handle.context }
 
-    init(_ plugin: LoadedPlugin, context: UnsafeMutableRawPointer) {
-        iface = plugin.descriptor.pointee.iface!.assumingMemoryBound(to: synth_seed_sampler_iface.self).pointee
-        handle = PluginHandle(plugin, context, lastError: iface.last_error, destroy: iface.destroy)
+    init(_ plugin: LoadedPlugin, created: (context: UnsafeMutableRawPointer, arguments: CreateArguments)) {
+        iface = plugin.interface(synth_seed_sampler_iface.self)
+        handle = PluginHandle(plugin, created, lastError: iface.last_error, destroy: iface.destroy)
     }
 
     public var itemCount: Int? {
@@ -140,14 +245,37 @@ public final class HostedConstraint: Constraint {
     let iface: synth_constraint_iface
     var context: UnsafeMutableRawPointer { handle.context }
 
-    init(_ plugin: LoadedPlugin, context: UnsafeMutableRawPointer) {
-        iface = plugin.descriptor.pointee.iface!.assumingMemoryBound(to: synth_constraint_iface.self).pointee
-        handle = PluginHandle(plugin, context, lastError: iface.last_error, destroy: iface.destroy)
+    init(_ plugin: LoadedPlugin, created: (context: UnsafeMutableRawPointer, arguments: CreateArguments)) {
+        iface = plugin.interface(synth_constraint_iface.self)
+        handle = PluginHandle(plugin, created, lastError: iface.last_error, destroy: iface.destroy)
     }
 
     public var name: String { handle.plugin.info.name }
     public var hasPenalty: Bool { iface.penalty != nil }
     public var hasProjection: Bool { iface.project != nil }
+    /// The stated geometry; a constraint that states one must have a step function.
+    public var stepGeometry: StepGeometry { iface.step == nil ? .none : handle.plugin.info.facts?.stepGeometry ?? .none }
+    public var hasRandomStart: Bool { iface.random_start != nil }
+
+    public func step(_ batch: ConstraintBatch, x: inout Tensor, gradient: Tensor, stepSize: Double) throws {
+        guard let f = iface.step else { return stepGeometry.apply(&x, gradient: gradient, stepSize: stepSize) }
+        let status = withBatch(batch) { b in
+            gradient.data.withUnsafeBufferPointer { g in
+                x.data.withUnsafeMutableBufferPointer { f(context, b, $0.baseAddress, g.baseAddress, stepSize) }
+            }
+        }
+        try handle.check(status)
+    }
+
+    public func randomStart(_ batch: ConstraintBatch, x: inout Tensor, seeds: [UInt64], stepSize: Double) throws {
+        guard let f = iface.random_start else { return }
+        let status = withBatch(batch) { b in
+            seeds.withUnsafeBufferPointer { s in
+                x.data.withUnsafeMutableBufferPointer { f(context, b, s.baseAddress, stepSize, $0.baseAddress) }
+            }
+        }
+        try handle.check(status)
+    }
 
     private func withBatch<R>(_ b: ConstraintBatch, _ body: (UnsafePointer<synth_batch>) -> R) -> R {
         let s = b.x0.shape
@@ -187,23 +315,35 @@ public final class HostedTask: SynthesisTask {
     public let defaultSteps: Int
     public let defaultStepSize: Double
     var context: UnsafeMutableRawPointer { handle.context }
+    /// What plan()'s callbacks reach through `host`, and the strings they handed out: kept
+    /// for the instance's lifetime (a task may keep the class names it was given).
+    private var setupBox: SetupBox?
 
-    init(_ plugin: LoadedPlugin, context: UnsafeMutableRawPointer) {
-        iface = plugin.descriptor.pointee.iface!.assumingMemoryBound(to: synth_task_iface.self).pointee
-        handle = PluginHandle(plugin, context, lastError: iface.last_error, destroy: iface.destroy)
-        // The paper's defaults when the task gives none (generation's: 60 steps of 1).
+    init(_ plugin: LoadedPlugin, created: (context: UnsafeMutableRawPointer, arguments: CreateArguments)) {
+        iface = plugin.interface(synth_task_iface.self)
+        handle = PluginHandle(plugin, created, lastError: iface.last_error, destroy: iface.destroy)
+        // Static facts first (ABI 2), then the instance's own defaults (ABI 1), then the
+        // paper's generation settings: 60 steps of 1.
         var steps: Int64 = 60, size = 1.0
-        if let f = iface.defaults, f(context, &steps, &size) != SYNTH_OK { (steps, size) = (60, 1) }
+        if let facts = plugin.info.facts, facts.defaultSteps != nil || facts.defaultStepSize != nil {
+            steps = Int64(facts.defaultSteps ?? 60); size = facts.defaultStepSize ?? 1
+        } else if let f = iface.defaults, f(created.context, &steps, &size) != SYNTH_OK {
+            (steps, size) = (60, 1)
+        }
         defaultSteps = Int(steps)
         defaultStepSize = size
     }
 
-    /// What the task's callbacks reach through `host`.
     private final class SetupBox {
         let setup: TaskSetup
         var strings: [UnsafeMutablePointer<CChar>] = []
+        var tapNames: [UnsafePointer<CChar>?] = []
+        var tapShapes: [synth_tensor] = []
         init(_ setup: TaskSetup) { self.setup = setup }
-        deinit { for s in strings { free(s) } }
+        deinit {
+            for s in strings { free(s) }
+            for s in tapNames { free(UnsafeMutableRawPointer(mutating: s)) }
+        }
         func keep(_ s: String) -> UnsafePointer<CChar> {
             let p = strdup(s)!
             strings.append(p)
@@ -213,6 +353,7 @@ public final class HostedTask: SynthesisTask {
 
     public func plan(_ setup: TaskSetup) throws -> [TaskItem] {
         let box = SetupBox(setup)
+        setupBox = box
         let host = Unmanaged.passUnretained(box).toOpaque()
         var s = synth_task_setup()
         s.num_classes = Int64(setup.numClasses)
@@ -234,12 +375,23 @@ public final class HostedTask: SynthesisTask {
             let b = Unmanaged<SetupBox>.fromOpaque(host!).takeUnretainedValue()
             return b.keep(b.setup.className(Int(index)))
         }
+        s.struct_size = UInt32(MemoryLayout<synth_task_setup>.size)
+        s.tap_count = Int32(setup.taps.count)
+        box.tapNames = setup.taps.map { UnsafePointer(strdup($0.name)!) as UnsafePointer<CChar>? }
+        box.tapShapes = setup.taps.map { describe($0.shape, nil) }
         var count: Int64 = 0
-        try withExtendedLifetime(box) {
-            try (labels ?? []).withUnsafeBufferPointer { l in
-                s.source_item_labels = labels == nil ? nil : l.baseAddress
-                try handle.check(iface.plan!(context, &s, &count))
+        try (labels ?? []).withUnsafeBufferPointer { l in
+            s.source_item_labels = labels == nil ? nil : l.baseAddress
+            try box.tapNames.withUnsafeBufferPointer { names in
+                try box.tapShapes.withUnsafeBufferPointer { shapes in
+                    s.tap_names = setup.taps.isEmpty ? nil : names.baseAddress
+                    s.tap_shapes = setup.taps.isEmpty ? nil : shapes.baseAddress
+                    try handle.check(iface.plan!(context, &s, &count))
+                }
             }
+        }
+        guard count >= 0, count <= 100_000_000 else {
+            throw HostedPluginError(plugin: handle.plugin.info.name, message: "planned \(count) items")
         }
         var items = [TaskItem]()
         for i in 0..<count {
@@ -268,11 +420,65 @@ public final class HostedTask: SynthesisTask {
     }
 
     public var requiredConstraints: [String] {
-        guard let f = iface.required_constraints, let list = f(context) else { return [] }
-        var names = [String]()
-        var i = 0
-        while let s = list[i] { names.append(String(cString: s)); i += 1 }
-        return names
+        if let facts = handle.plugin.info.facts { return facts.requiredConstraints }
+        guard let f = iface.required_constraints else { return [] }
+        return PluginLoader.strings(f(context))
     }
 
+    public var taps: [String] {
+        guard let f = iface.taps else { return [] }
+        return PluginLoader.strings(f(context))
+    }
+
+    public func objective(_ input: ObjectiveInput) throws -> ObjectiveOutput {
+        guard let f = iface.objective else { return try Objectives.crossEntropy(input) }
+        let n = input.count
+        var loss = [Float](repeating: 0, count: n)
+        var dlogits = Tensor(zeros: input.logits.shape)
+        var dtaps = input.taps.map { Tensor(zeros: $0.shape) }
+        var dx = Tensor(zeros: input.x.shape)
+        let items = input.items.map(Int64.init), targets = input.targets.map(Int64.init)
+        let status: synth_status = items.withUnsafeBufferPointer { ip in
+            targets.withUnsafeBufferPointer { tp in
+                withInput(input.x) { xt in
+                    withOptionalData(input.mask) { mp in
+                        withInput(input.logits) { lt in
+                            withInputs(input.taps, shapes: input.taps.map(\.shape)) { taps in
+                                withOptionalInputs(input.sourceTaps) { sourceTaps in
+                                    loss.withUnsafeMutableBufferPointer { lp in
+                                        withOutput(&dlogits) { dl in
+                                            withOutputs(&dtaps) { dt in
+                                                withOutput(&dx) { dxt in
+                                                    var inp = synth_objective_input(
+                                                        struct_size: UInt32(MemoryLayout<synth_objective_input>.size), n: Int64(n),
+                                                        items: ip.baseAddress, targets: tp.baseAddress, x: xt, mask: mp, logits: lt,
+                                                        ntaps: Int32(input.taps.count), taps: taps, source_taps: sourceTaps)
+                                                    var out = synth_objective_output(
+                                                        struct_size: UInt32(MemoryLayout<synth_objective_output>.size),
+                                                        loss: lp.baseAddress, dlogits: dl, dtaps: dt, dx: dxt)
+                                                    return f(context, &inp, &out)
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        try handle.check(status)
+        return ObjectiveOutput(loss: loss, dlogits: dlogits, dtaps: dtaps, dx: dx)
+    }
+}
+
+private func withOptionalData<R>(_ t: Tensor?, _ body: (UnsafePointer<Float>?) throws -> R) rethrows -> R {
+    guard let t else { return try body(nil) }
+    return try t.data.withUnsafeBufferPointer { try body($0.baseAddress) }
+}
+
+private func withOptionalInputs<R>(_ ts: [Tensor]?, _ body: (UnsafePointer<synth_tensor>?) throws -> R) rethrows -> R {
+    guard let ts else { return try body(nil) }
+    return try withInputs(ts, shapes: ts.map(\.shape)) { try body($0) }
 }

@@ -69,12 +69,22 @@ public final class PipelineRunner {
         let sampler = try catalog.makeSeedSampler(spec.seed.plugin, spec.seed.values)
         let task = try catalog.makeTask(spec.task.plugin, spec.task.values)
         let constraints = try spec.constraints.map { try catalog.makeConstraint($0.plugin, $0.values) }
+        let taskName = spec.task.plugin.info.name
+        // An ABI 1 task states no facts, so validation could not check these before creating it.
+        let present = Set(spec.constraints.map(\.plugin.info.name))
+        if let missing = task.requiredConstraints.first(where: { !present.contains($0) }) {
+            throw RunError("task '\(taskName)' needs a '\(missing)' constraint: add { plugin: \(missing), with: {...} } under 'constraints'")
+        }
+        let taps = task.taps
+        for name in taps where !classifier.taps.contains(where: { $0.name == name }) {
+            throw RunError("task '\(taskName)' reads tap '\(name)', but classifier '\(spec.classifier.plugin.info.name)': \(HostedClassifier.unknownTapMessage(name, offered: classifier.taps))")
+        }
         let labels = PipelineRunner.labels(of: classifier)
         let shape = classifier.inputShape
         let setup = TaskSetup(numClasses: classifier.numClasses, inputShape: shape, sourceItemCount: sampler.itemCount,
                               sourceItemLabels: sampler.itemLabels,
                               resolveClass: { labels.resolve($0) }, suggestClass: { labels.suggestion(for: $0) },
-                              className: { labels.name($0) })
+                              className: { labels.name($0) }, taps: classifier.taps)
         var items = try task.plan(setup)
         // Items whose target is "the true class of the source image" get it now, before any work.
         if items.contains(where: { $0.target == TaskItem.sourceLabel }) {
@@ -88,7 +98,7 @@ public final class PipelineRunner {
                 items[i].target = known[s]
             }
         }
-        for (i, item) in items.enumerated() where item.target < 0 || item.target >= classifier.numClasses {
+        for (i, item) in items.enumerated() where item.target != TaskItem.noTarget && (item.target < 0 || item.target >= classifier.numClasses) {
             throw RunError("plugin '\(spec.task.plugin.info.name)': item \(i) targets class \(item.target), but the classifier has \(classifier.numClasses) classes")
         }
         if let n = sampler.itemCount, let bad = items.first(where: { ($0.sourceItem ?? 0) >= n }) {
@@ -96,19 +106,21 @@ public final class PipelineRunner {
         }
         let settings = PGDSettings(steps: spec.optimizer.steps ?? task.defaultSteps,
                                    stepSize: spec.optimizer.stepSize ?? task.defaultStepSize,
-                                   useBest: spec.optimizer.useBest)
+                                   useBest: spec.optimizer.useBest, randomStart: spec.optimizer.randomStart)
         let groupCount = (items.map(\.group).max() ?? -1) + 1
         // A group is named after its class when all its samples share one (generation rows).
         let groupNames = (0..<groupCount).map { g -> String in
             let targets = Set(items.filter { $0.group == g }.map(\.target))
-            return targets.count == 1 ? labels.name(targets.first!) : "all samples"
+            return targets.count == 1 && targets.first! >= 0 ? labels.name(targets.first!) : "all samples"
         }
         let plan = RunPlan(
             spec_fingerprint: fingerprint, total_samples: items.count,
             layout: sampler.itemCount == nil ? "grid" : "rows", group_names: groupNames,
             plugins: pluginRecords(), optimizer: OptimizerRecord(steps: settings.steps, step_size: settings.stepSize,
                                                                  use_best: settings.useBest, batch_size: spec.optimizer.batchSize,
-                                                                 seed: spec.optimizer.seed),
+                                                                 seed: spec.optimizer.seed,
+                                                                 step_geometry: (constraints.first { $0.stepGeometry != .none }?.stepGeometry ?? .l2).rawValue,
+                                                                 random_start: settings.randomStart),
             judge: spec.judge.map { JudgeRecord(dataset: $0.dataset, k: $0.k) })
         let judge = try spec.judge.map {
             try NearestNeighbourJudge(dataset: $0.dataset, labels: labels, shape: shape, k: $0.k)
@@ -130,15 +142,24 @@ public final class PipelineRunner {
             let batch = Array(todo[start..<min(start + spec.optimizer.batchSize, todo.count)])
             let batchStart = Date()
             let seeds = batch.map { RandomStream.sampleSeed(run: spec.optimizer.seed, index: $0) }
-            let request = SeedRequest(classes: batch.map { items[$0].seedClass ?? items[$0].target }, seeds: seeds,
+            let request = SeedRequest(classes: batch.map { items[$0].seedClass ?? max(items[$0].target, 0) }, seeds: seeds,
                                       items: sampler.itemCount == nil ? nil : batch.map { items[$0].sourceItem ?? $0 })
             let (source, sourceLabels) = try sampler.sample(request, shape: shape)
             let (x0, mask) = try task.prepare(items: batch, seeds: seeds, source: source)
-            let problem = PGDProblem(classifier: classifier, x0: x0, targets: batch.map { items[$0].target },
-                                     mask: mask, constraints: constraints)
-            let result = try runPGD(problem, settings: settings) { step, losses in
-                progress.update(done: done, partial: Double(step) / Double(max(settings.steps, 1)), batchSize: batch.count,
-                                loss: losses.reduce(0, +) / Float(losses.count))
+            // The taps of the source images: what an objective compares with (an inversion's target).
+            let sourceTaps = taps.isEmpty ? nil : try classifier.forward(source, taps: taps).taps
+            let problem = try PGDProblem(classifier: classifier, x0: x0, targets: batch.map { items[$0].target },
+                                         mask: mask, constraints: constraints, items: batch, taps: taps,
+                                         sourceTaps: sourceTaps, objective: task.objective)
+            let result: PGDResult
+            do {
+                result = try runPGD(problem, settings: settings, seeds: seeds) { step, losses in
+                    progress.update(done: done, partial: Double(step) / Double(max(settings.steps, 1)), batchSize: batch.count,
+                                    loss: losses.reduce(0, +) / Float(losses.count))
+                }
+            } catch let e as NonFiniteValue {
+                progress.finish()
+                throw RunError("sample \(batch[e.example]): \(e.what) is not finite (NaN or infinite) at step \(e.step), from classifier '\(spec.classifier.plugin.info.name)', task '\(taskName)' and the constraints; finished samples are kept, the run can be resumed")
             }
             let seconds = Date().timeIntervalSince(batchStart) / Double(batch.count)
             for (k, index) in batch.enumerated() {
@@ -148,7 +169,8 @@ public final class PipelineRunner {
                 try RunFolder.writeSample(
                     dir: dir, index: index, source: sourceImage, start: start, result: result.x.example(k),
                     mask: mask?.example(k), showStart: start != sourceImage, saveTensors: options.saveTensors,
-                    record: SampleRecord(index: index, target: item.target, target_name: labels.name(item.target),
+                    record: SampleRecord(index: index, target: item.target,
+                                         target_name: item.target >= 0 ? labels.name(item.target) : "none",
                                          group: item.group, group_name: groupNames[item.group], seed: seeds[k],
                                          source_label: sourceLabels?[k], final_loss: result.loss[k],
                                          initial_loss: result.lossHistory[0][k], target_probability: result.targetProbability[k],

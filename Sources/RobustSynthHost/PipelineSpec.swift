@@ -15,6 +15,7 @@ public struct PipelineSpec {
         public var steps: Int?
         public var stepSize: Double?
         public var useBest: Bool = true
+        public var randomStart: Bool = false
         public var batchSize: Int = 8
         public var seed: UInt64 = 0
     }

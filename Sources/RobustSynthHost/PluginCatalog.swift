@@ -66,16 +66,16 @@ public final class PluginCatalog {
     }
 
     public func makeClassifier(_ plugin: LoadedPlugin, _ values: ParameterValues) throws -> HostedClassifier {
-        try HostedClassifier(plugin, context: plugin.create(values))
+        try HostedClassifier(plugin, created: plugin.create(values))
     }
     public func makeSeedSampler(_ plugin: LoadedPlugin, _ values: ParameterValues) throws -> HostedSeedSampler {
-        HostedSeedSampler(plugin, context: try plugin.create(values))
+        HostedSeedSampler(plugin, created: try plugin.create(values))
     }
     public func makeConstraint(_ plugin: LoadedPlugin, _ values: ParameterValues) throws -> HostedConstraint {
-        HostedConstraint(plugin, context: try plugin.create(values))
+        HostedConstraint(plugin, created: try plugin.create(values))
     }
     public func makeTask(_ plugin: LoadedPlugin, _ values: ParameterValues) throws -> HostedTask {
-        HostedTask(plugin, context: try plugin.create(values))
+        HostedTask(plugin, created: try plugin.create(values))
     }
 
     /// Parameters written on a command line as `name=value` (value in YAML: `32`, `[0.5, 0.5]`,

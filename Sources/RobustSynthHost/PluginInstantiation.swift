@@ -12,18 +12,23 @@ public struct HostedPluginError: Error, CustomStringConvertible {
 
 extension LoadedPlugin {
     /// Calls the plugin's create function through libffi with `values` as typed C arguments,
-    /// in declaration order (synth_plugin.h says how each type is passed). Strings and lists
-    /// live only for the call; the plugin copies what it keeps.
-    func create(_ values: ParameterValues) throws -> UnsafeMutableRawPointer {
+    /// in declaration order (synth_plugin.h says how each type is passed). The strings and
+    /// lists it was given are returned with the context: they must live until the instance is
+    /// destroyed (ABI 2), so the handle that destroys it frees them afterwards.
+    func create(_ values: ParameterValues) throws -> (context: UnsafeMutableRawPointer, arguments: CreateArguments) {
         var kinds = [Int32]()
         var slots = [UnsafeMutableRawPointer]()
-        var owned = [UnsafeMutableRawPointer]()
-        defer { for p in owned { free(p) } }
+        let arguments = CreateArguments()
+        var owned: [UnsafeMutableRawPointer] {
+            get { arguments.buffers }
+            set { arguments.buffers = newValue }
+        }
+        defer { for p in slots { free(p) } }
 
         func slot<T>(_ value: T) {
             let p = malloc(max(MemoryLayout<T>.size, 8))!
             p.storeBytes(of: value, as: T.self)
-            slots.append(p); owned.append(p)
+            slots.append(p)
         }
         func cString(_ s: String) -> UnsafeMutableRawPointer {
             let p = UnsafeMutableRawPointer(strdup(s)!)
@@ -69,15 +74,21 @@ extension LoadedPlugin {
         let status = kinds.withUnsafeBufferPointer { k in
             slots.withUnsafeMutableBufferPointer { s in
                 s.withMemoryRebound(to: UnsafeMutableRawPointer?.self) { args in
-                    rs_ffi_call_pointer(descriptor.pointee.create, k.baseAddress, Int32(k.count), args.baseAddress, &result)
+                    rs_ffi_call_pointer(descriptor.create, k.baseAddress, Int32(k.count), args.baseAddress, &result)
                 }
             }
         }
         if status != 0 { throw HostedPluginError(plugin: info.name, message: "libffi cannot call its create function") }
         guard let context = result else {
-            let message = descriptor.pointee.create_error?().map { String(cString: $0) } ?? "create failed without a message"
+            let message = descriptor.create_error?().map { String(cString: $0) } ?? "create failed without a message"
             throw HostedPluginError(plugin: info.name, message: message)
         }
-        return context
+        return (context, arguments)
     }
+}
+
+/// The strings and lists an instance was created with, freed after it is destroyed.
+final class CreateArguments {
+    var buffers: [UnsafeMutableRawPointer] = []
+    deinit { for p in buffers { free(p) } }
 }

@@ -7,7 +7,28 @@ public struct LoadedPlugin: @unchecked Sendable {
     public let info: PluginInfo
     /// Absolute path of the library it came from.
     public let library: String
-    let descriptor: UnsafePointer<synth_plugin_descriptor>
+    /// The plugin's descriptor as this host reads it: the first min(plugin size, host size)
+    /// bytes, the rest zero (fields an older plugin did not know read as absent).
+    let descriptor: synth_plugin_descriptor
+    /// The plugin ABI version it was built for.
+    public let abiVersion: UInt32
+
+    /// The plugin's interface table, copied the same way.
+    func interface<T>(_ type: T.Type) -> T { ABIStruct.read(T.self, from: descriptor.iface!) }
+}
+
+/// Reading a struct that grows only at the end across the boundary: copy as many bytes as both
+/// sides know (its leading uint32_t struct_size says how many the plugin's has) into a zeroed one.
+enum ABIStruct {
+    static func size(at p: UnsafeRawPointer) -> Int { Int(p.load(as: UInt32.self)) }
+
+    static func read<T>(_ type: T.Type, from p: UnsafeRawPointer, size known: Int? = nil) -> T {
+        let value = UnsafeMutableRawPointer.allocate(byteCount: MemoryLayout<T>.size, alignment: MemoryLayout<T>.alignment)
+        defer { value.deallocate() }
+        value.initializeMemory(as: UInt8.self, repeating: 0, count: MemoryLayout<T>.size)
+        value.copyMemory(from: p, byteCount: min(known ?? size(at: p), MemoryLayout<T>.size))
+        return value.load(as: T.self)
+    }
 }
 
 /// A library that could not be used, and why.
@@ -20,6 +41,11 @@ public struct LoadFailure: Error, Sendable, Equatable {
 /// library: each problem becomes a LoadFailure and discovery goes on.
 public enum PluginLoader {
     public static let hostABIVersion: UInt32 = SYNTH_PLUGIN_ABI_VERSION
+    /// The oldest plugin ABI still loaded: ABI 1's structs are prefixes of ABI 2's.
+    public static let oldestABIVersion: UInt32 = SYNTH_PLUGIN_ABI_MIN_VERSION
+    /// The smallest descriptor any supported ABI has (ABI 1 ends at `iface`).
+    static let abi1DescriptorSize = MemoryLayout<synth_plugin_descriptor>.offset(of: \synth_plugin_descriptor.iface)!
+        + MemoryLayout<UnsafeRawPointer?>.size
 
     /// Where to look, in order: `--plugin-path` entries, then RSYNTH_PLUGIN_PATH (colon-separated),
     /// then the folder of the running executable.
@@ -95,15 +121,17 @@ public enum PluginLoader {
         let raw = UnsafeRawPointer(d)
         let abi = raw.load(as: UInt32.self)
         let size = raw.load(fromByteOffset: 4, as: UInt32.self)
-        if abi != hostABIVersion {
+        if abi < oldestABIVersion || abi > hostABIVersion {
             return fail(abiMismatch(plugin: abi, host: hostABIVersion))
         }
-        let needed = MemoryLayout<synth_plugin_descriptor>.size
-        if Int(size) < needed {
-            return fail("its descriptor is \(size) bytes but ABI version \(abi) needs \(needed): the library was built against a damaged or modified synth_plugin.h; rebuild it against this rsynth's header")
+        if Int(size) < abi1DescriptorSize {
+            return fail("its descriptor is \(size) bytes but ABI version \(abi) needs at least \(abi1DescriptorSize): the library was built against a damaged or modified synth_plugin.h; rebuild it against this rsynth's header")
         }
-        switch describe(d.pointee) {
-        case .success(let info): return .success(LoadedPlugin(info: info, library: library, descriptor: d))
+        let descriptor = ABIStruct.read(synth_plugin_descriptor.self, from: raw, size: Int(size))
+        switch describe(descriptor) {
+        case .success(let info):
+            descriptor.set_host_services?(HostServiceTable.shared(for: info.name))
+            return .success(LoadedPlugin(info: info, library: library, descriptor: descriptor, abiVersion: abi))
         case .failure(let reason): return fail(reason.reason)
         }
     }
@@ -112,7 +140,8 @@ public enum PluginLoader {
         let advice = plugin > host
             ? "upgrade rsynth to one that speaks version \(plugin), or rebuild the plugin against this rsynth's synth_plugin.h"
             : "rebuild the plugin against this rsynth's synth_plugin.h (version \(host))"
-        return "built for plugin ABI version \(plugin), but this rsynth speaks ABI version \(host): \(advice)"
+        let speaks = oldestABIVersion == host ? "ABI version \(host)" : "ABI versions \(oldestABIVersion) to \(host)"
+        return "built for plugin ABI version \(plugin), but this rsynth speaks \(speaks): \(advice)"
     }
 
     struct Invalid: Error { let reason: String }
@@ -144,30 +173,72 @@ public enum PluginLoader {
             case .failure(let e): return .failure(Invalid(reason: "plugin '\(name)', parameter \(i + 1): \(e.reason)"))
             }
         }
+        var facts: PluginFacts? = nil
+        if let f = d.facts {
+            switch readFacts(ABIStruct.read(synth_plugin_facts.self, from: UnsafeRawPointer(f)), parameters: parameters) {
+            case .success(let v): facts = v
+            case .failure(let e): return .failure(Invalid(reason: "plugin '\(name)': \(e.reason)"))
+            }
+        }
         let info = PluginInfo(name: name, kind: kind,
                               version: d.version.map { String(cString: $0) } ?? "unversioned",
-                              summary: d.summary.map { String(cString: $0) } ?? "", parameters: parameters)
+                              summary: d.summary.map { String(cString: $0) } ?? "", parameters: parameters, facts: facts)
         return .success(info)
+    }
+
+    static func strings(_ list: UnsafePointer<UnsafePointer<CChar>?>?) -> [String] {
+        guard let list else { return [] }
+        var out = [String]()
+        var i = 0
+        while let s = list[i], i < 10_000 { out.append(String(cString: s)); i += 1 }
+        return out
+    }
+
+    static func readFacts(_ f: synth_plugin_facts, parameters: [ParameterDecl]) -> Result<PluginFacts, Invalid> {
+        let geometry: StepGeometry
+        switch f.step_geometry {
+        case SYNTH_STEP_NONE: geometry = .none
+        case SYNTH_STEP_L2: geometry = .l2
+        case SYNTH_STEP_LINF: geometry = .linf
+        case SYNTH_STEP_UNCONSTRAINED: geometry = .unconstrained
+        default: return .failure(Invalid(reason: "its facts state unknown step geometry \(f.step_geometry)"))
+        }
+        let tapParameter = f.tap_parameter.map { String(cString: $0) }
+        if let t = tapParameter, !parameters.contains(where: { $0.name == t && $0.type == .string }) {
+            return .failure(Invalid(reason: "its facts name tap parameter '\(t)', which is not one of its string parameters"))
+        }
+        guard f.default_steps >= 0, f.default_step_size >= 0, f.default_step_size.isFinite else {
+            return .failure(Invalid(reason: "its facts state negative optimiser defaults"))
+        }
+        return .success(PluginFacts(requiredConstraints: strings(f.required_constraints),
+                                    defaultSteps: f.default_steps > 0 ? Int(f.default_steps) : nil,
+                                    defaultStepSize: f.default_step_size > 0 ? f.default_step_size : nil,
+                                    taps: strings(f.taps), tapParameter: tapParameter, stepGeometry: geometry,
+                                    targetsAreNotClasses: f.targets_are_not_classes != 0))
     }
 
     /// The functions every kind must provide (optional ones may be NULL).
     static func checkInterface(kind: PluginKind, iface: UnsafeRawPointer) -> String? {
         switch kind {
         case .classifier:
-            let i = iface.assumingMemoryBound(to: synth_classifier_iface.self).pointee
+            let i = ABIStruct.read(synth_classifier_iface.self, from: iface)
             if i.info == nil || i.forward == nil || i.input_gradient == nil || i.destroy == nil {
                 return "its classifier table lacks info, forward, input_gradient or destroy"
             }
+            let taps = [i.tap_count == nil, i.tap_info == nil, i.forward_taps == nil, i.input_gradient_taps == nil]
+            if Set(taps).count > 1 {
+                return "its classifier table has some of tap_count, tap_info, forward_taps, input_gradient_taps but not all four"
+            }
         case .seedSampler:
-            let i = iface.assumingMemoryBound(to: synth_seed_sampler_iface.self).pointee
+            let i = ABIStruct.read(synth_seed_sampler_iface.self, from: iface)
             if i.sample == nil || i.destroy == nil { return "its seed-sampler table lacks sample or destroy" }
         case .constraint:
-            let i = iface.assumingMemoryBound(to: synth_constraint_iface.self).pointee
-            if (i.penalty == nil && i.project == nil) || i.destroy == nil {
-                return "its constraint table has neither penalty nor project, or lacks destroy"
+            let i = ABIStruct.read(synth_constraint_iface.self, from: iface)
+            if (i.penalty == nil && i.project == nil && i.step == nil) || i.destroy == nil {
+                return "its constraint table has none of penalty, project and step, or lacks destroy"
             }
         case .task:
-            let i = iface.assumingMemoryBound(to: synth_task_iface.self).pointee
+            let i = ABIStruct.read(synth_task_iface.self, from: iface)
             if i.plan == nil || i.item == nil || i.prepare == nil || i.destroy == nil {
                 return "its task table lacks plan, item, prepare or destroy"
             }

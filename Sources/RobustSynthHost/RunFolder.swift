@@ -48,7 +48,8 @@ public enum RunFolder {
     static func judgeSummary(_ plan: RunPlan, _ records: [SampleRecord]) -> JudgeSummary? {
         guard let j = plan.judge else { return nil }
         let judged = records.filter { $0.judged_class != nil }
-        let recognised = judged.filter { $0.judged_class == $0.target }.count
+        // An item without a target class (inversion) is judged against its source's class.
+        let recognised = judged.filter { $0.judged_class == ($0.target >= 0 ? $0.target : $0.source_label) }.count
         return JudgeSummary(dataset: j.dataset, k: j.k, judged: judged.count, recognised: recognised,
                             agreement: judged.isEmpty ? 0 : Double(recognised) / Double(judged.count))
     }

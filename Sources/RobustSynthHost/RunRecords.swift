@@ -68,6 +68,10 @@ public struct OptimizerRecord: Codable, Equatable {
     public var use_best: Bool
     public var batch_size: Int
     public var seed: UInt64
+    /// The step geometry and whether the run started at a random point (nil in runs made
+    /// before rsynth recorded them: the L2 step from x0).
+    public var step_geometry: String? = nil
+    public var random_start: Bool? = nil
 }
 
 /// The manifest of a run folder (manifest.json).

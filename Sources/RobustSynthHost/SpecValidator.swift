@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import RobustSynthCore
 import Yams
 
@@ -9,8 +12,10 @@ public enum SpecValidator {
     /// documented and put in the JSON Schema the same way.
     public static let optimizerParameters: [ParameterDecl] = [
         ParameterDecl("steps", .int, minimum: 1, maximum: 1_000_000, doc: "PGD steps (default: the task's, from the paper's Table 1)"),
-        ParameterDecl("step_size", .double, minimum: 0, doc: "Step size alpha of the normalised L2 step (default: the task's)"),
+        ParameterDecl("step_size", .double, minimum: 0, doc: "Step size alpha of the constraint's step: L2-normalised, sign (linf-ball) or plain gradient (unconstrained) (default: the task's)"),
         ParameterDecl("use_best", .bool, default: .bool(true), doc: "Keep each sample's lowest-loss iterate rather than the last"),
+        ParameterDecl("random_start", .bool, default: .bool(false),
+                      doc: "Start from a random point of the constraint's set around x0 (the robustness library's random_start)"),
         ParameterDecl("batch_size", .int, default: .int(8), minimum: 1, maximum: 4096, doc: "Samples per classifier call"),
         ParameterDecl("seed", .int, default: .int(0), minimum: 0, doc: "Seed of the run; each sample draws from its own stream"),
     ]
@@ -105,6 +110,11 @@ private struct Validation {
             }
         }
         if let task, constraintsOK { checkRequiredConstraints(task, constraints: constraints, taskNode: fields["task"]!.value) }
+        if constraintsOK, case .sequence(let seq)? = fields["constraints"]?.value {
+            checkStepGeometries(constraints, nodes: Array(seq), randomStart: optimizer.randomStart,
+                                optimizerNode: fields["optimizer"]?.value)
+        }
+        if let task, let classifier { checkTaps(task, classifier: classifier, taskNode: fields["task"]!.value) }
         guard diagnostics.isEmpty, let classifier, let seed, let task else { return nil }
         return PipelineSpec(path: path, text: text, classifier: classifier, seed: seed, task: task,
                             constraints: constraints, optimizer: optimizer, outputDirectory: outputDirectory,
@@ -235,25 +245,69 @@ private struct Validation {
         if case .int(let i)? = v["steps"] { o.steps = Int(i) }
         if case .double(let d)? = v["step_size"] { o.stepSize = d }
         if case .bool(let b)? = v["use_best"] { o.useBest = b }
+        if case .bool(let b)? = v["random_start"] { o.randomStart = b }
         if case .int(let i)? = v["batch_size"] { o.batchSize = Int(i) }
         if case .int(let i)? = v["seed"] { o.seed = UInt64(i) }
         return o
     }
 
-    /// A task names the constraints it cannot do without; the spec must list them.
+    /// A task names the constraints it cannot do without; the spec must list them. Read from
+    /// the task's static facts: validation never creates a plugin. (A task built for ABI 1
+    /// states none; the run checks it once it exists.)
     mutating func checkRequiredConstraints(_ task: PipelineSpec.PluginUse, constraints: [PipelineSpec.PluginUse], taskNode: Node) {
-        let required: [String]
-        do {
-            required = try catalog.makeTask(task.plugin, task.values).requiredConstraints
-        } catch {
-            self.error(pluginNode(taskNode), "\(error)")
-            return
-        }
+        guard let required = task.plugin.info.facts?.requiredConstraints else { return }
         let present = Set(constraints.map(\.plugin.info.name))
         for name in required where !present.contains(name) {
             error(pluginNode(taskNode), "task '\(task.plugin.info.name)' needs a '\(name)' constraint: add { plugin: \(name), with: {...} } under 'constraints'")
         }
     }
+
+    /// At most one constraint sets the step; a random start needs one that does.
+    mutating func checkStepGeometries(_ constraints: [PipelineSpec.PluginUse], nodes: [Node], randomStart: Bool, optimizerNode: Node?) {
+        var first: String?
+        for (use, node) in zip(constraints, nodes) {
+            let g = use.plugin.info.facts?.stepGeometry ?? .none
+            guard g != .none else { continue }
+            if let f = first {
+                error(pluginNode(node), "constraint '\(use.plugin.info.name)' sets the \(g.rawValue) step, but '\(f)' already sets the step: keep one of them")
+            } else {
+                first = use.plugin.info.name
+            }
+        }
+        if randomStart, first == nil {
+            error(optimizerNode.flatMap { valueNode($0, "random_start") } ?? optimizerNode,
+                  "'optimizer.random_start' needs a constraint that sets the step (l2-ball, linf-ball or unconstrained)")
+        }
+    }
+
+    /// A tap the task reads must be one the classifier may offer (its facts: names or
+    /// fnmatch patterns); the run checks the exact list once the classifier is loaded.
+    mutating func checkTaps(_ task: PipelineSpec.PluginUse, classifier: PipelineSpec.PluginUse, taskNode: Node) {
+        guard let facts = task.plugin.info.facts, let offered = classifier.plugin.info.facts?.taps else { return }
+        var wanted = facts.taps.map { ($0, pluginNode(taskNode)) }
+        if let p = facts.tapParameter, case .string(let tap)? = task.values[p] {
+            wanted.append((tap, withNode(taskNode).flatMap { valueNode($0, p) } ?? pluginNode(taskNode)))
+        }
+        for (tap, node) in wanted where !offered.contains(where: { fnmatch($0, tap, 0) == 0 }) {
+            var message = offered.isEmpty
+                ? "classifier '\(classifier.plugin.info.name)' offers no taps, but task '\(task.plugin.info.name)' reads '\(tap)'"
+                : "classifier '\(classifier.plugin.info.name)' has no tap '\(tap)'"
+            if !offered.isEmpty {
+                if let near = closestMatch(to: tap, in: offered.filter { !$0.contains("*") }) { message += " (did you mean '\(near)'?)" }
+                message += "; it offers " + offered.joined(separator: ", ")
+            }
+            error(node, message)
+        }
+    }
+
+    /// The value node of `key` in a mapping node.
+    func valueNode(_ node: Node, _ key: String) -> Node? {
+        if case .mapping(let m) = node { return m[key] }
+        return nil
+    }
+
+    /// The `with:` mapping of a plugin use.
+    func withNode(_ node: Node) -> Node? { valueNode(node, "with") }
 
     func pluginNode(_ node: Node) -> Node {
         if case .mapping(let m) = node, let p = m["plugin"] { return p }

@@ -17,3 +17,8 @@ func permanentCStringArray(_ strings: [String]) -> UnsafePointer<UnsafePointer<C
     array[strings.count] = nil
     return UnsafePointer(array)
 }
+
+/// A NULL-terminated array of C strings owned by one instance (freed with it, InstanceBox).
+func ownedCStringArray(_ strings: [String]) -> UnsafePointer<UnsafePointer<CChar>?> {
+    permanentCStringArray(strings)
+}

@@ -10,9 +10,16 @@ import Darwin
 nonisolated(unsafe) private var exportedDescriptor: UnsafeMutablePointer<synth_plugin_descriptor>?
 nonisolated(unsafe) private var lastCreateError: UnsafeMutablePointer<CChar>?
 
+/// The ABI version of the host that loaded this library (from synth_plugin_entry): fields an
+/// older host's structs lack are never read.
+enum PluginHostABI {
+    nonisolated(unsafe) static var version: UInt32 = 1
+}
+
 /// Builds this library's descriptor for `P`. Call it from the library's `synth_plugin_entry`.
 /// The host checks `abi_version` itself, so the descriptor is returned whatever `hostABI` is.
 public func exportPlugin<P: PluginFactory>(_ type: P.Type, hostABI: UInt32) -> UnsafeRawPointer? {
+    PluginHostABI.version = hostABI
     if let d = exportedDescriptor { return UnsafeRawPointer(d) }
     let info = P.info
     let d = UnsafeMutablePointer<synth_plugin_descriptor>.allocate(capacity: 1)
@@ -33,8 +40,57 @@ public func exportPlugin<P: PluginFactory>(_ type: P.Type, hostABI: UInt32) -> U
     case .constraint: d.pointee.iface = UnsafeRawPointer(constraintInterface)
     case .task: d.pointee.iface = UnsafeRawPointer(taskInterface)
     }
+    d.pointee.facts = info.facts.map(exportFacts)
+    d.pointee.set_host_services = { services in adoptHostServices(services) }
     exportedDescriptor = d
     return UnsafeRawPointer(d)
+}
+
+/// The descriptor's synth_plugin_facts, permanent like the rest of it.
+private func exportFacts(_ f: PluginFacts) -> UnsafePointer<synth_plugin_facts> {
+    var c = synth_plugin_facts()
+    c.struct_size = UInt32(MemoryLayout<synth_plugin_facts>.size)
+    c.required_constraints = f.requiredConstraints.isEmpty ? nil : permanentCStringArray(f.requiredConstraints)
+    c.default_steps = Int64(f.defaultSteps ?? 0)
+    c.default_step_size = f.defaultStepSize ?? 0
+    c.taps = f.taps.isEmpty ? nil : permanentCStringArray(f.taps)
+    c.tap_parameter = f.tapParameter.map(permanentCString)
+    c.step_geometry = f.stepGeometry.abiCode
+    c.targets_are_not_classes = f.targetsAreNotClasses ? 1 : 0
+    let p = UnsafeMutablePointer<synth_plugin_facts>.allocate(capacity: 1)
+    p.initialize(to: c)
+    return UnsafePointer(p)
+}
+
+/// Routes RobustSynthCore's HostServices to the host's C functions (read up to their struct_size).
+private func adoptHostServices(_ services: UnsafePointer<synth_host_services>?) {
+    guard let services else { return }
+    var s = synth_host_services()
+    withUnsafeMutableBytes(of: &s) { dst in
+        let n = min(Int(services.pointee.struct_size), dst.count)
+        dst.copyMemory(from: UnsafeRawBufferPointer(start: services, count: n))
+    }
+    nonisolated(unsafe) let host = s.host
+    if let log = s.log {
+        HostServices.logHandler = { message, warning in
+            message.withCString { log(host, warning ? SYNTH_LOG_WARNING : SYNTH_LOG_INFO, $0) }
+        }
+    }
+    if let progress = s.progress {
+        HostServices.progressHandler = { fraction, what in what.withCString { progress(host, fraction, $0) } }
+    }
+    if let cancelled = s.cancelled { HostServices.cancelledHandler = { cancelled(host) != 0 } }
+}
+
+extension StepGeometry {
+    var abiCode: Int32 {
+        switch self {
+        case .none: return SYNTH_STEP_NONE
+        case .l2: return SYNTH_STEP_L2
+        case .linf: return SYNTH_STEP_LINF
+        case .unconstrained: return SYNTH_STEP_UNCONSTRAINED
+        }
+    }
 }
 
 extension PluginKind {

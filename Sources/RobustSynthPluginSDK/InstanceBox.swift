@@ -13,6 +13,10 @@ final class InstanceBox {
     private var lastError: UnsafeMutablePointer<CChar>?
     var cachedStrings: [Int: UnsafeMutablePointer<CChar>] = [:]
     var requiredConstraints: UnsafePointer<UnsafePointer<CChar>?>?
+    /// A task's taps() list, freed with the instance.
+    var taskTaps: UnsafePointer<UnsafePointer<CChar>?>?
+    /// Strings handed out until destroy (tap names).
+    private var kept: [String: UnsafeMutablePointer<CChar>] = [:]
     /// A task's items from its last plan(), for item(index).
     var plannedItems: [TaskItem] = []
 
@@ -21,11 +25,21 @@ final class InstanceBox {
     deinit {
         free(lastError)
         for (_, s) in cachedStrings { free(s) }
-        if let names = requiredConstraints {   // one instance's list, unlike the permanent declarations
+        for list in [requiredConstraints, taskTaps] {   // one instance's lists, unlike the permanent declarations
+            guard let names = list else { continue }
             var i = 0
             while let s = names[i] { free(UnsafeMutableRawPointer(mutating: s)); i += 1 }
             names.deallocate()
         }
+        for (_, s) in kept { free(s) }
+    }
+
+    /// A C copy of `s` that lives as long as the instance.
+    func keptString(_ s: String) -> UnsafePointer<CChar> {
+        if let p = kept[s] { return UnsafePointer(p) }
+        let p = strdup(s)!
+        kept[s] = p
+        return UnsafePointer(p)
     }
 
     var errorMessage: UnsafePointer<CChar>? { lastError.map { UnsafePointer($0) } }

@@ -54,8 +54,48 @@ let classifierInterface: UnsafePointer<synth_classifier_iface> = {
     }
     i.last_error = lastErrorEntry
     i.destroy = destroyEntry
+    i.tap_count = { ctx in Int32((InstanceBox.from(ctx).object as! Classifier).taps.count) }
+    i.tap_info = { ctx, index, name, shape in
+        let box = InstanceBox.from(ctx)
+        return box.guarded {
+            let taps = (box.object as! Classifier).taps
+            guard index >= 0, Int(index) < taps.count else { throw PluginError("no tap \(index) (\(taps.count) taps)") }
+            let t = taps[Int(index)]
+            guard t.shape.count <= 3 else { throw PluginError("tap '\(t.name)' has rank \(t.shape.count); at most 3 cross the ABI") }
+            name!.pointee = box.keptString(t.name)
+            shape!.pointee = describeShape(t.shape)
+        }
+    }
+    i.forward_taps = { ctx, x, logits, ntaps, names, taps in
+        let box = InstanceBox.from(ctx)
+        return box.guarded {
+            let wanted = (0..<Int(ntaps)).map { String(cString: names![$0]!) }
+            let (out, values) = try (box.object as! Classifier).forward(tensor(from: x!), taps: wanted)
+            try copy(out, into: logits!, what: "logits")
+            for (k, v) in values.enumerated() { try copy(v, into: taps! + k, what: "tap '\(wanted[k])'") }
+        }
+    }
+    i.input_gradient_taps = { ctx, dlogits, ntaps, dtaps, dx in
+        let box = InstanceBox.from(ctx)
+        return box.guarded {
+            let grads: [Tensor?] = (0..<Int(ntaps)).map { k in dtaps![k].data == nil ? nil : tensor(from: dtaps! + k) }
+            let out = try (box.object as! Classifier).inputGradient(tensor(from: dlogits!), tapGradients: grads)
+            try copy(out, into: dx!, what: "input gradient")
+        }
+    }
     return permanent(i)
 }()
+
+/// A synth_tensor that carries only a shape (data NULL).
+func describeShape(_ shape: [Int]) -> synth_tensor {
+    var st = synth_tensor()
+    st.rank = Int32(shape.count)
+    withUnsafeMutableBytes(of: &st.shape) { raw in
+        let dims = raw.bindMemory(to: Int64.self)
+        for i in 0..<4 { dims[i] = i < shape.count ? Int64(shape[i]) : 1 }
+    }
+    return st
+}
 
 let seedSamplerInterface: UnsafePointer<synth_seed_sampler_iface> = {
     var i = synth_seed_sampler_iface()
@@ -131,6 +171,26 @@ let constraintInterface: UnsafePointer<synth_constraint_iface> = {
     }
     i.last_error = lastErrorEntry
     i.destroy = destroyEntry
+    i.step = { ctx, batch, x, g, stepSize in
+        let box = InstanceBox.from(ctx)
+        return box.guarded {
+            let (b, shape) = constraintBatch(batch!)
+            var t = tensor(x!, shape: shape)
+            try (box.object as! Constraint).step(b, x: &t, gradient: tensor(g!, shape: shape), stepSize: stepSize)
+            x!.update(from: t.data, count: t.count)
+        }
+    }
+    i.random_start = { ctx, batch, seeds, stepSize, x in
+        let box = InstanceBox.from(ctx)
+        return box.guarded {
+            let c = box.object as! Constraint
+            guard c.hasRandomStart else { throw PluginError("has no random start") }
+            let (b, shape) = constraintBatch(batch!)
+            var t = tensor(x!, shape: shape)
+            try c.randomStart(b, x: &t, seeds: (0..<shape[0]).map { seeds![$0] }, stepSize: stepSize)
+            x!.update(from: t.data, count: t.count)
+        }
+    }
     return permanent(i)
 }()
 
@@ -153,7 +213,8 @@ let taskInterface: UnsafePointer<synth_task_iface> = {
                     return i < 0 ? nil : Int(i)
                 },
                 suggestClass: { text in text.withCString { suggest(host, $0) }.map { String(cString: $0) } },
-                className: { index in name(host, Int64(index)).map { String(cString: $0) } ?? "class \(index)" })
+                className: { index in name(host, Int64(index)).map { String(cString: $0) } ?? "class \(index)" },
+                taps: setupTaps(setup!))
             box.plannedItems = try (box.object as! SynthesisTask).plan(taskSetup)
             count!.pointee = Int64(box.plannedItems.count)
         }
@@ -196,5 +257,44 @@ let taskInterface: UnsafePointer<synth_task_iface> = {
     }
     i.last_error = lastErrorEntry
     i.destroy = destroyEntry
+    i.taps = { ctx in
+        let box = InstanceBox.from(ctx)
+        if box.taskTaps == nil { box.taskTaps = ownedCStringArray((box.object as! SynthesisTask).taps) }
+        return box.taskTaps
+    }
+    i.objective = { ctx, input, output in
+        let box = InstanceBox.from(ctx)
+        return box.guarded {
+            let inp = input!.pointee, out = output!.pointee
+            let n = Int(inp.n)
+            let x = tensor(from: inp.x!)
+            let mask = inp.mask.map { tensor($0, shape: [n, 1, x.shape[2], x.shape[3]]) }
+            let taps = (0..<Int(inp.ntaps)).map { tensor(from: inp.taps! + $0) }
+            let sourceTaps = inp.source_taps.map { st in (0..<Int(inp.ntaps)).map { tensor(from: st + $0) } }
+            let result = try (box.object as! SynthesisTask).objective(ObjectiveInput(
+                items: (0..<n).map { Int(inp.items![$0]) }, targets: (0..<n).map { Int(inp.targets![$0]) },
+                x: x, mask: mask, logits: tensor(from: inp.logits!), taps: taps, sourceTaps: sourceTaps))
+            guard result.loss.count == n else { throw PluginError("the objective gave \(result.loss.count) losses for \(n) samples") }
+            out.loss!.update(from: result.loss, count: n)
+            if let d = result.dlogits { try copy(d, into: out.dlogits!, what: "d loss / d logits") }
+            for (k, d) in result.dtaps.enumerated() where k < Int(inp.ntaps) {
+                if let d { try copy(d, into: out.dtaps! + k, what: "d loss / d tap \(k)") }
+            }
+            if let d = result.dx { try copy(d, into: out.dx!, what: "d loss / d x") }
+        }
+    }
     return permanent(i)
 }()
+
+/// The classifier's taps from a task setup, where the host's struct has them (ABI 2).
+private func setupTaps(_ setup: UnsafePointer<synth_task_setup>) -> [TapInfo] {
+    let end = MemoryLayout<synth_task_setup>.offset(of: \synth_task_setup.struct_size)! + 4
+    // An ABI 1 host's struct ends before struct_size: its bytes there are not ours to read.
+    guard PluginHostABI.version >= 2 else { return [] }
+    let s = setup.pointee
+    guard Int(s.struct_size) >= end, s.tap_count > 0, let names = s.tap_names, let shapes = s.tap_shapes else { return [] }
+    return (0..<Int(s.tap_count)).compactMap { i in
+        guard let n = names[i] else { return nil }
+        return TapInfo(name: String(cString: n), shape: shapes[i].dims)
+    }
+}

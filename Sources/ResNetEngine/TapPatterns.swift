@@ -1,0 +1,6 @@
+extension ResNet {
+    /// The taps a ResNet may offer, as the plugins' static facts state them (fnmatch patterns):
+    /// each stage's output, each block's (`layer3.2`), and the pooled penultimate vector.
+    /// Which blocks exist depends on the weights; `taps` lists them exactly.
+    public static let tapPatterns = ["layer1", "layer2", "layer3", "layer4", "layer*.*", "representation"]
+}
