@@ -7,6 +7,8 @@ import PackageDescription
 let plugins: [(name: String, dependencies: [Target.Dependency])] = [
     ("Uniform", ["RobustSynthPluginSDK", "ImageIO"]),
     ("L2Ball", ["RobustSynthPluginSDK"]),
+    ("LinfBall", ["RobustSynthPluginSDK"]),
+    ("Unconstrained", ["RobustSynthPluginSDK"]),
     ("Generation", ["RobustSynthPluginSDK"]),
     ("LinearClassifier", ["RobustSynthPluginSDK"]),
     ("MaskedPenalty", ["RobustSynthPluginSDK"]),
@@ -19,6 +21,10 @@ let plugins: [(name: String, dependencies: [Target.Dependency])] = [
     ("UnivariateNormal", ["RobustSynthPluginSDK", "ImageIO"]),
     ("MultivariateNormal", ["RobustSynthPluginSDK", "ImageIO"]),
     ("DatasetImage", ["RobustSynthPluginSDK", "ImageIO"]),
+    ("SketchToImage", ["RobustSynthPluginSDK", "ImageIO"]),
+    ("PaintWithFeatures", ["RobustSynthPluginSDK", "ImageIO"]),
+    ("RepresentationInversion", ["RobustSynthPluginSDK", "ImageIO"]),
+    ("FeatureVisualization", ["RobustSynthPluginSDK"]),
 ]
 
 let package = Package(

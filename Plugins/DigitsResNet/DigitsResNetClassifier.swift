@@ -12,7 +12,8 @@ final class DigitsResNetClassifier: ForwardingClassifier, PluginFactory {
         summary: "The shipped 16x16 digit ResNets (robust or standard), or any small ResNet with a JSON beside it",
         parameters: [
             ParameterDecl("weights", .path, doc: "Examples/digits/models/digits-robust.pt or digits-standard.pth (a JSON with mean/std beside it)"),
-        ] + EngineParameters.declarations)
+        ] + EngineParameters.declarations,
+        facts: PluginFacts(taps: ResNet.tapPatterns))
 
     let base: Classifier
     let names: [String]

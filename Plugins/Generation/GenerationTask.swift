@@ -11,7 +11,8 @@ final class GenerationTask: SynthesisTask, PluginFactory {
                           doc: "Classes to generate, by name, WordNet id or index (one grid row each)"),
             ParameterDecl("per_class", .int, default: .int(1), minimum: 1, maximum: 100_000,
                           doc: "Samples per class (grid columns)"),
-        ])
+        ],
+        facts: PluginFacts(requiredConstraints: ["l2-ball"], defaultSteps: 60, defaultStepSize: 1))
 
     let classes: [String]
     let perClass: Int
@@ -35,9 +36,6 @@ final class GenerationTask: SynthesisTask, PluginFactory {
         (source, nil)
     }
 
-    var requiredConstraints: [String] { ["l2-ball"] }
-    var defaultSteps: Int { 60 }
-    var defaultStepSize: Double { 1 }
 }
 
 @_cdecl("synth_plugin_entry")

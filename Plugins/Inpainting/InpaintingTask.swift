@@ -13,7 +13,8 @@ final class InpaintingTask: SynthesisTask, PluginFactory {
                           doc: "Number of images, taken class by class from the seed source"),
             ParameterDecl("patch", .int, default: .int(60), minimum: 1, maximum: 4096,
                           doc: "Side of the square patch in pixels (paper: 60 at 224x224)"),
-        ])
+        ],
+        facts: PluginFacts(requiredConstraints: ["l2-ball", "masked-penalty"], defaultSteps: 720, defaultStepSize: 0.1))
 
     let count: Int
     let patch: Int
@@ -52,9 +53,6 @@ final class InpaintingTask: SynthesisTask, PluginFactory {
         return (x0, mask)
     }
 
-    var requiredConstraints: [String] { ["l2-ball", "masked-penalty"] }
-    var defaultSteps: Int { 720 }
-    var defaultStepSize: Double { 0.1 }
 }
 
 @_cdecl("synth_plugin_entry")

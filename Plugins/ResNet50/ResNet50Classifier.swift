@@ -14,7 +14,8 @@ final class ResNet50Classifier: ForwardingClassifier, PluginFactory {
                           doc: "Per-channel mean subtracted from [0,1] inputs (ImageNet's by default)"),
             ParameterDecl("std", .list(.double), default: .list([.double(0.229), .double(0.224), .double(0.225)]),
                           minimum: 1e-6, doc: "Per-channel standard deviation inputs are divided by"),
-        ] + EngineParameters.declarations)
+        ] + EngineParameters.declarations,
+        facts: PluginFacts(taps: ResNet.tapPatterns))
 
     let base: Classifier
 

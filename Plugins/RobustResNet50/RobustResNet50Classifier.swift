@@ -10,7 +10,8 @@ final class RobustResNet50Classifier: ForwardingClassifier, PluginFactory {
         parameters: [
             ParameterDecl("weights", .path, doc: "MadryLab checkpoint (.pt, legacy or zip), e.g. imagenet_l2_3_0.pt"),
             ParameterDecl("input_size", .int, default: .int(224), minimum: 8, maximum: 2048, doc: "Input height and width"),
-        ] + EngineParameters.declarations)
+        ] + EngineParameters.declarations,
+        facts: PluginFacts(taps: ResNet.tapPatterns))
 
     let base: Classifier
 

@@ -16,7 +16,8 @@ final class SuperResolutionTask: SynthesisTask, PluginFactory {
                           doc: "Side of the low-resolution image (paper: 64 for 224x224)"),
             ParameterDecl("upsample", .string, default: .string("nearest"), choices: ["nearest", "bilinear"],
                           doc: "How the low-resolution image is brought back to full size"),
-        ])
+        ],
+        facts: PluginFacts(requiredConstraints: ["l2-ball"], defaultSteps: 40, defaultStepSize: 1))
 
     let count: Int
     let low: Int
@@ -48,9 +49,6 @@ final class SuperResolutionTask: SynthesisTask, PluginFactory {
         return (up, nil)
     }
 
-    var requiredConstraints: [String] { ["l2-ball"] }
-    var defaultSteps: Int { 40 }
-    var defaultStepSize: Double { 1 }
 }
 
 @_cdecl("synth_plugin_entry")

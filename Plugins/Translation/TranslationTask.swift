@@ -14,7 +14,8 @@ final class TranslationTask: SynthesisTask, PluginFactory {
                           doc: "Classes to translate every image to (one grid row each); empty: each image to another class, in turn"),
             ParameterDecl("count", .int, default: .int(16), minimum: 1, maximum: 1_000_000,
                           doc: "Number of source images"),
-        ])
+        ],
+        facts: PluginFacts(requiredConstraints: ["l2-ball"], defaultSteps: 200, defaultStepSize: 0.5))
 
     let sourceClass: String
     let targetClasses: [String]
@@ -57,9 +58,6 @@ final class TranslationTask: SynthesisTask, PluginFactory {
         (source, nil)
     }
 
-    var requiredConstraints: [String] { ["l2-ball"] }
-    var defaultSteps: Int { 200 }
-    var defaultStepSize: Double { 0.5 }
 }
 
 @_cdecl("synth_plugin_entry")
