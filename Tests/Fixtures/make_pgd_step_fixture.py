@@ -10,7 +10,10 @@ The input normalisation is applied without the library's clamp: inputs are in [0
 PyTorch >= 2 gives the clamp a zero gradient at exactly 0 and 1 where PyTorch 1.x (the library's)
 gave 1; RobustSynth follows the latter (README, "What the quickstart shows").
 Writes Tests/Fixtures/pgd/step.json: x0 (two test digits), targets, eps, alpha, x1 after one step
-and projection, x3 after three.
+and projection, x3 after three; and the same for the library's other two geometries,
+pgd/step-linf.json (LinfStep: x + m * alpha * sign(g), x0 + clamp(x - x0, -eps, eps)) and
+pgd/step-unconstrained.json (UnconstrainedStep: x + m * alpha * g, clamp only), each on the
+per-example gradient as rsynth steps (the library's unconstrained step is on the batch mean's).
 """
 import json, os, sys
 import numpy as np
@@ -42,13 +45,43 @@ def main():
             d = (x - x0).renorm(p=2, dim=0, maxnorm=eps)      # L2Step.project
             return torch.clamp(x0 + d, 0, 1)
 
-    x1 = step(x0)
-    x3 = step(step(x1))
+    def grad(x):
+        x = x.clone().requires_grad_(True)
+        losses = F.cross_entropy(net((x - norm.new_mean) / norm.new_std), targets, reduction="none")
+        (g,) = torch.autograd.grad(losses.sum(), x)
+        return g
+
+    def linf_step(x, eps, alpha):  # LinfStep.step with m = -1, then LinfStep.project
+        g = grad(x)
+        with torch.no_grad():
+            x = x - alpha * torch.sign(g)
+            return torch.clamp(x0 + torch.clamp(x - x0, -eps, eps), 0, 1)
+
+    def unconstrained_step(x, alpha):  # UnconstrainedStep.step with m = -1, then .project
+        g = grad(x)
+        with torch.no_grad():
+            return torch.clamp(x - alpha * g, 0, 1)
+
     out = os.path.join(ROOT, "Tests", "Fixtures", "pgd")
     os.makedirs(out, exist_ok=True)
-    json.dump({"images": [f"{int(yte[i])}/{ids[i]:04d}.png" for i in pick], "targets": targets.tolist(),
+    images = [f"{int(yte[i])}/{ids[i]:04d}.png" for i in pick]
+    x1 = step(x0)
+    x3 = step(step(x1))
+    json.dump({"images": images, "targets": targets.tolist(),
                "eps": eps, "alpha": alpha, "x1": x1.flatten().tolist(), "x3": x3.flatten().tolist()},
               open(os.path.join(out, "step.json"), "w"))
+    leps, lalpha = 0.1, 0.02
+    l1 = linf_step(x0, leps, lalpha)
+    l3 = linf_step(linf_step(l1, leps, lalpha), leps, lalpha)
+    json.dump({"images": images, "targets": targets.tolist(), "eps": leps, "alpha": lalpha,
+               "x1": l1.flatten().tolist(), "x3": l3.flatten().tolist()},
+              open(os.path.join(out, "step-linf.json"), "w"))
+    ualpha = 0.5
+    u1 = unconstrained_step(x0, ualpha)
+    u3 = unconstrained_step(unconstrained_step(u1, ualpha), ualpha)
+    json.dump({"images": images, "targets": targets.tolist(), "alpha": ualpha,
+               "x1": u1.flatten().tolist(), "x3": u3.flatten().tolist()},
+              open(os.path.join(out, "step-unconstrained.json"), "w"))
 
 
 if __name__ == "__main__":

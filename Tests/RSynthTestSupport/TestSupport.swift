@@ -63,9 +63,10 @@ public enum TestSupport {
     }
 
     /// Builds a C plugin with `cc` as a third party would: only the ABI header, outside SwiftPM.
-    public static func buildCPlugin(_ source: URL, into dir: URL, name: String) throws -> URL {
+    /// Builds a plain-C plugin with cc, against this rsynth's synth_plugin.h or `include`'s.
+    public static func buildCPlugin(_ source: URL, into dir: URL, name: String, include: URL? = nil) throws -> URL {
         let out = dir.appendingPathComponent("lib\(name).so")
-        let include = root.appendingPathComponent("Sources/SynthPluginABI/include").path
+        let include = (include ?? root.appendingPathComponent("Sources/SynthPluginABI/include")).path
         let r = try run(URL(fileURLWithPath: "/usr/bin/env"),
                         ["cc", "-std=c11", "-O2", "-shared", "-fPIC", "-I", include, source.path, "-o", out.path, "-lm"])
         if r.status != 0 { throw NSError(domain: "cc", code: Int(r.status), userInfo: [NSLocalizedDescriptionKey: r.stderr]) }

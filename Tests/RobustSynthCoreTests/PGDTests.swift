@@ -23,7 +23,7 @@ final class PGDTests: XCTestCase {
     func testInputGradientOfLinearModelIsWTransposeTimesSoftmaxMinusOneHot() throws {
         let model = LinearModel(shape: shape, classes: 5, seed: 1)
         let x = randomImages(2, seed: 2)
-        let problem = PGDProblem(classifier: model, x0: x, targets: [3, 0], mask: nil, constraints: [])
+        let problem = try PGDProblem(classifier: model, x0: x, targets: [3, 0], mask: nil, constraints: [])
         let e = try problem.evaluate(x)
         for i in 0..<2 {
             let xi = x.data[x.exampleRange(i)].map(Double.init)
@@ -46,7 +46,7 @@ final class PGDTests: XCTestCase {
         let x0 = randomImages(1, seed: 4)
         var mask = Tensor(zeros: [1, 1, 4, 4])
         for p in [5, 6, 9, 10] { mask.data[p] = 1 }
-        let problem = PGDProblem(classifier: model, x0: x0, targets: [2], mask: mask, constraints: [MaskedPenalty(lambda: 10)])
+        let problem = try PGDProblem(classifier: model, x0: x0, targets: [2], mask: mask, constraints: [MaskedPenalty(lambda: 10)])
         var x = randomImages(1, seed: 5)
         let e = try problem.evaluate(x)
         let h: Float = 1e-2
@@ -82,7 +82,7 @@ final class PGDTests: XCTestCase {
     func testOneStepMatchesTheRobustnessLibraryFormula() throws {
         let model = LinearModel(shape: shape, classes: 5, seed: 7)
         let x0 = randomImages(2, seed: 8)
-        let problem = PGDProblem(classifier: model, x0: x0, targets: [1, 4], mask: nil, constraints: [Ball(eps: 0.3)])
+        let problem = try PGDProblem(classifier: model, x0: x0, targets: [1, 4], mask: nil, constraints: [Ball(eps: 0.3)])
         let result = try runPGD(problem, settings: PGDSettings(steps: 1, stepSize: 0.5, useBest: false))
         // By hand, in Double: x1 = clamp(x0 + renorm(-alpha g/(||g||+1e-10), eps), 0, 1).
         let e = try problem.evaluate(x0)
@@ -102,7 +102,7 @@ final class PGDTests: XCTestCase {
     func testPGDStaysInTheBallAndLowersTheLoss() throws {
         let model = LinearModel(shape: shape, classes: 5, seed: 9)
         let x0 = randomImages(3, seed: 10)
-        let problem = PGDProblem(classifier: model, x0: x0, targets: [0, 2, 4], mask: nil, constraints: [Ball(eps: 1)])
+        let problem = try PGDProblem(classifier: model, x0: x0, targets: [0, 2, 4], mask: nil, constraints: [Ball(eps: 1)])
         let r = try runPGD(problem, settings: PGDSettings(steps: 30, stepSize: 0.1))
         XCTAssertEqual(r.lossHistory.count, 31)
         for i in 0..<3 {

@@ -48,7 +48,7 @@ final class PluginDiscoveryTests: XCTestCase {
         let catalog = PluginCatalog.discover(pluginPaths: [dir.path, TestSupport.products.path], environment: [:])
         let reasons = Dictionary(uniqueKeysWithValues: catalog.failures.map { (URL(fileURLWithPath: $0.library).lastPathComponent, $0.reason) })
         XCTAssertEqual(reasons["libfuture.so"],
-                       "built for plugin ABI version 99, but this rsynth speaks ABI version 1: upgrade rsynth to one that speaks version 99, or rebuild the plugin against this rsynth's synth_plugin.h")
+                       "built for plugin ABI version 99, but this rsynth speaks ABI versions 1 to 2: upgrade rsynth to one that speaks version 99, or rebuild the plugin against this rsynth's synth_plugin.h")
         XCTAssertEqual(reasons["libplain.so"], "not a RobustSynth plugin: it exports no synth_plugin_entry symbol")
         XCTAssertTrue(reasons["libnotes.so"]?.hasPrefix("cannot be opened: ") ?? false, reasons["libnotes.so"] ?? "not reported")
         XCTAssertEqual(reasons["libRSynthUniform.so"],
@@ -72,7 +72,7 @@ final class PluginDiscoveryTests: XCTestCase {
     func testDescribeShowsTypesDefaultsRangesAndDocs() throws {
         let r = try TestSupport.rsynth(["plugins", "describe", "l2-ball"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stdout.hasPrefix("l2-ball 1.0.0 (constraint): Projection onto the L2 ball of radius eps around the starting image\n"), r.stdout)
+        XCTAssertTrue(r.stdout.hasPrefix("l2-ball 1.1.0 (constraint): Projection onto the L2 ball of radius eps around the starting image; L2-normalised steps\n"), r.stdout)
         XCTAssertTrue(r.stdout.contains("\n  eps (double, required, range [0, inf))\n"), r.stdout)
         let unknown = try TestSupport.rsynth(["plugins", "describe", "l2-bal"])
         XCTAssertNotEqual(unknown.status, 0)
