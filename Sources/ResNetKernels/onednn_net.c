@@ -329,6 +329,13 @@ typedef struct {
     int binary_add;                   // residual as a binary-add post-op (DNNL_ARG_SRC_1 of post-op 0)
 } conv_t;
 
+// The refusal of a bfloat16 layer oneDNN has no fast kernel for (only ref, or none at all: CPUs
+// without AVX-512 have no bfloat16 convolution).
+static void no_bf16_kernel(const rk_conv_desc *cd, const char *name, char *err, size_t errlen) {
+    seterr(err, errlen, "bfloat16: oneDNN has no fast kernel for %s (%dx%d, %d->%d channels) on this CPU; use float32",
+           name, cd->kernel, cd->kernel, cd->in_c, cd->out_c);
+}
+
 // Creates conv forward (+ post-ops: [sum], relu) and backward-data primitives.
 //   forward:       src [N, C, H, W] (src_md), w [O, C, K, K] (folded), b [O] -> dst [N, O, OH, OW]
 //   backward-data: diff_dst [N, O, OH, OW] -> diff_src [N, C, H, W] (same layouts as forward)
@@ -389,7 +396,8 @@ static int make_conv_w(rk_net *net, const rk_conv_desc *cd, const float *weight,
     }
     if (st != dnnl_success) {
         dnnl_primitive_attr_destroy(attr);
-        seterr(err, errlen, "%s: no forward convolution (%s)", name, dnnl_status2str(st));
+        if (net->dt == dnnl_bf16) no_bf16_kernel(cd, name, err, errlen);
+        else seterr(err, errlen, "%s: no forward convolution (%s)", name, dnnl_status2str(st));
         return -1;
     }
     dnnl_primitive_attr_destroy(attr);
@@ -450,7 +458,8 @@ static int make_conv_w(rk_net *net, const rk_conv_desc *cd, const float *weight,
                 dnnl_primitive_desc_destroy(hint);
             }
             if (st != dnnl_success) {
-                seterr(err, errlen, "%s: no backward-data convolution (%s)", name, dnnl_status2str(st));
+                if (net->dt == dnnl_bf16) no_bf16_kernel(cd, name, err, errlen);
+                else seterr(err, errlen, "%s: no backward-data convolution (%s)", name, dnnl_status2str(st));
                 return -1;
             }
         }
@@ -466,8 +475,7 @@ static int make_conv_w(rk_net *net, const rk_conv_desc *cd, const float *weight,
     if (net->dt == dnnl_bf16 && (strncmp(impl_of(c->fwd_pd), "ref", 3) == 0 ||
                                  (need_bwd && strncmp(impl_of(c->bwd_pd), "ref", 3) == 0))) {
         // oneDNN's reference bfloat16 kernels are hundreds of times slower than float32.
-        seterr(err, errlen, "bfloat16: oneDNN has no fast kernel for %s (%dx%d, %d->%d channels) on this CPU; use float32",
-               name, cd->kernel, cd->kernel, cd->in_c, cd->out_c);
+        no_bf16_kernel(cd, name, err, errlen);
         return -1;
     }
     info_add(net, "%s %dx%d/%d %d->%d @%dx%d: fwd %s%s%s | bwd %s%s\n", name, cd->kernel, cd->kernel, cd->stride,
