@@ -320,6 +320,9 @@ final class FastNet {
     /// dlogits and the gradients of some of `taps`' sites (the others zero) -> dx.
     func backward(_ dlogits: Tensor, tapGradients: [TapSite: [Float]] = [:]) throws -> Tensor {
         let grads = taps.sites.map { tapGradients[$0] }
+        for (t, g) in grads.enumerated() where g != nil && g!.count != tapDims[t].reduce(1, *) {
+            throw ResNetError("tap \(taps.sites[t]): gradient of \(g!.count) values for dims \(tapDims[t])")
+        }
         let (dx, rc) = uninitialized(inputShape.reduce(1, *)) { dx in
             if taps.sites.isEmpty { return rk_net_backward(net, dlogits.data, dx, &err, FastNet.errLength) }
             return withPinned(grads) { rk_net_backward_taps(net, dlogits.data, $0, dx, &err, FastNet.errLength) }
