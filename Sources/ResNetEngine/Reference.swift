@@ -22,6 +22,7 @@ final class ReferenceNet {
     private var pooled: Activation? = nil           // max-pool output (ImageNet stem)
     private var blockTapes: [[Activation]] = []     // per block: post-ReLU outputs of its convs
     private var blockInputs: [Activation] = []      // needed only for shapes
+    private var representation: [Float] = []        // [N, F] pooled features (the fc input)
 
     init(weights: ResNetWeights, mean: [Float], std: [Float], inputSize: Int) {
         self.weights = weights; self.mean = mean; self.std = std; self.inputSize = inputSize
@@ -93,6 +94,7 @@ final class ReferenceNet {
         // Global average pool and fc.   a[N,F,h,w] -> logits[N,K]
         let F = a.c, K = weights.architecture.numClasses, plane = a.h * a.w
         var logits = [Float](repeating: 0, count: batch * K)
+        representation = [Float](repeating: 0, count: batch * F)
         for n in 0..<batch {
             var feat = [Float](repeating: 0, count: F)
             for c in 0..<F {
@@ -100,6 +102,7 @@ final class ReferenceNet {
                 for i in 0..<plane { s += a.data[(n * F + c) * plane + i] }
                 feat[c] = s / Float(plane)
             }
+            representation[n * F..<(n + 1) * F] = feat[...]
             for k in 0..<K {
                 var s = weights.fcBias[k]
                 for c in 0..<F { s += weights.fcWeight[k * F + c] * feat[c] }
@@ -107,6 +110,17 @@ final class ReferenceNet {
             }
         }
         return Tensor(shape: [batch, K], data: logits)
+    }
+
+    /// A tap of the most recent forward: a block's output [N, C, h, w] or the representation [N, F].
+    func tap(_ site: TapSite) -> Tensor {
+        switch site {
+        case .block(let b):
+            let a = blockTapes[b].last!
+            return Tensor(shape: [batch, a.c, a.h, a.w], data: a.data)
+        case .representation:
+            return Tensor(shape: [batch, representation.count / max(batch, 1)], data: representation)
+        }
     }
 
     /// The decisions of the most recent forward.
@@ -149,8 +163,8 @@ final class ReferenceNet {
         return inputGradient(dlogits)
     }
 
-    /// dlogits[N,K] -> dx[N,C,S,S]
-    func inputGradient(_ dlogits: Tensor) -> Tensor {
+    /// dlogits[N,K] and each tap's gradient (same shape as the tap; absent = zero) -> dx[N,C,S,S]
+    func inputGradient(_ dlogits: Tensor, tapGradients: [TapSite: [Float]] = [:]) -> Tensor {
         let K = weights.architecture.numClasses
         let last = blockTapes.last?.last ?? pooled ?? stemOut!
         let F = last.c, plane = last.h * last.w
@@ -158,10 +172,13 @@ final class ReferenceNet {
         for n in 0..<batch { for c in 0..<F {
             var s: Float = 0
             for k in 0..<K { s += dlogits.data[n * K + k] * weights.fcWeight[k * F + c] }
+            if let r = tapGradients[.representation] { s += r[n * F + c] }
             for i in 0..<plane { g.data[(n * F + c) * plane + i] = s / Float(plane) }
         } }
         for (bi, b) in weights.blocks.enumerated().reversed() {
             let tape = blockTapes[bi], input = blockInputs[bi]
+            // g = d(block output): what flows back from later blocks plus the tap's own gradient
+            if let t = tapGradients[.block(bi)] { for k in 0..<g.data.count { g.data[k] += t[k] } }
             rk_ref_relu_backward(&g.data, tape.last!.data, g.data.count)
             var d = g
             for i in stride(from: b.convs.count - 1, through: 0, by: -1) {

@@ -47,6 +47,9 @@ public final class ResNet: Classifier {
     private var reference: ReferenceNet?
     private var fast: FastNet?
     private var lastBatch: Int?
+    /// The sites the most recent forward was asked for, in the order asked (tap gradients align with it).
+    private var lastTaps: [TapSite] = []
+    private let tapTable: TapTable
 
     public init(weights: ResNetWeights, mean: [Float], std: [Float], inputSize: Int, backend: Backend = .onednn,
                 winograd: Bool? = nil, precision: Precision = .float32) throws
@@ -60,6 +63,7 @@ public final class ResNet: Classifier {
         guard inputSize >= minSize else { throw ResNetError("input size \(inputSize) is too small") }
         self.weights = weights; self.mean = mean; self.std = std; self.inputSize = inputSize
         self.backend = backend; self.winograd = winograd; self.precision = precision
+        tapTable = TapTable(weights: weights, inputSize: inputSize)
         if backend == .reference && precision != .float32 {
             throw ResNetError("the reference backend computes in float32 only (asked for \(precision.rawValue))")
         }
@@ -79,43 +83,85 @@ public final class ResNet: Classifier {
         }
     }
 
-    /// The oneDNN net for batch size n (made on first use, then reused while n stays the same).
-    func fastNet(batch n: Int) throws -> FastNet {
-        if let f = fast, f.batch == n { return f }
+    /// The oneDNN net for batch size n and tap set `taps` (made on first use, then reused while both
+    /// stay the same; no taps is exactly the net without them). A different key rebuilds it.
+    func fastNet(batch n: Int, taps: TapSet = .none) throws -> FastNet {
+        if let f = fast, f.batch == n, f.taps == taps { return f }
         fast = nil   // free the old one first
         let f = try FastNet(weights: weights, mean: mean, std: std, inputSize: inputSize, batch: n,
-                            winograd: precision == .float32 && (winograd ?? (n >= 8)), bfloat16: precision == .bfloat16)
+                            winograd: precision == .float32 && (winograd ?? (n >= 8)), bfloat16: precision == .bfloat16,
+                            taps: taps)
         fast = f
         return f
     }
 
     /// x[n,C,H,W] in [0,1] -> logits[n,K]
     public func forward(_ x: Tensor) throws -> Tensor {
-        try check(x)
-        lastBatch = x.batch
-        switch backend {
-        case .reference: return reference!.forward(x)
-        case .onednn: return try fastNet(batch: x.batch).forward(x)
-        }
+        try forward(x, taps: []).logits
     }
 
-    /// dlogits[n,K] -> dx[n,C,H,W], the VJP of the most recent forward.
+    /// dlogits[n,K] -> dx[n,C,H,W], the VJP of the most recent forward (its taps' gradients zero).
     public func inputGradient(_ dlogits: Tensor) throws -> Tensor {
+        try inputGradient(dlogits, tapGradients: [Tensor?](repeating: nil, count: lastTaps.count))
+    }
+
+    /// Every tap this net offers, in forward order, with its per-example shape: each block
+    /// `layerS.I` (torchvision's names; its output after the final ReLU) [C, H, W], after a stage's
+    /// last block the stage `layerS` (the same tensor) [C, H, W], then `representation` (the pooled
+    /// vector that feeds fc) [F].
+    public var tapShapes: [(name: String, shape: [Int])] { tapTable.entries.map { ($0.name, $0.shape) } }
+
+    /// x[n,C,H,W] -> logits [n,K] and, in the order asked, each tap's value [n] + shape. Unknown name: throws ResNetError("no tap 'x' in this ResNet; it has layer1 ... layer4, layer1.0 ... layer4.2, representation") (list them compactly).
+    public func forward(_ x: Tensor, taps: [String]) throws -> (logits: Tensor, taps: [Tensor]) {
+        let sites = try taps.map { try tapTable.site($0).site }
+        try check(x)
+        lastBatch = x.batch
+        lastTaps = []
+        let logits: Tensor, values: [Tensor]
+        switch backend {
+        case .reference:
+            logits = reference!.forward(x)
+            values = sites.map { reference!.tap($0) }
+        case .onednn:
+            (logits, values) = try fastNet(batch: x.batch, taps: TapSet(sites)).forward(x, taps: sites)
+        }
+        lastTaps = sites
+        return (logits, values)
+    }
+
+    /// VJP of the most recent forward: dlogits [n,K] and, aligned with the taps that forward was asked for, each tap's gradient ([n]+shape) or nil (zero) -> dx [n,C,H,W].
+    public func inputGradient(_ dlogits: Tensor, tapGradients: [Tensor?]) throws -> Tensor {
         guard let n = lastBatch else { throw ResNetError("inputGradient called before forward") }
         guard dlogits.shape == [n, numClasses] else {
             throw ResNetError("expected dlogits [\(n), \(numClasses)] (the last forward's batch), got \(dlogits.shape)")
         }
+        guard tapGradients.count == lastTaps.count else {
+            throw ResNetError("\(tapGradients.count) tap gradient(s) for the last forward's \(lastTaps.count) tap(s)")
+        }
+        // One gradient per site: a name asked twice (or a stage and its last block) adds up.
+        var grads = [TapSite: [Float]]()
+        for (i, (site, g)) in zip(lastTaps, tapGradients).enumerated() {
+            guard let g else { continue }
+            let shape = [n] + shapeOf(site)
+            guard g.shape == shape else {
+                throw ResNetError("tap gradient \(i) (\(name(of: site))): expected \(shape), got \(g.shape)")
+            }
+            if let a = grads[site] { grads[site] = zip(a, g.data).map { $0 + $1 } } else { grads[site] = g.data }
+        }
         switch backend {
-        case .reference: return reference!.inputGradient(dlogits)
-        case .onednn: return try fastNet(batch: n).backward(dlogits)
+        case .reference: return reference!.inputGradient(dlogits, tapGradients: grads)
+        case .onednn: return try fastNet(batch: n, taps: TapSet(lastTaps)).backward(dlogits, tapGradients: grads)
         }
     }
+
+    private func shapeOf(_ site: TapSite) -> [Int] { tapTable.entries.first { $0.site == site }!.shape }
+    private func name(of site: TapSite) -> String { tapTable.entries.first { $0.site == site }!.name }
 
     /// The ReLU and max-pool decisions of the most recent forward (oneDNN backend), for tests that
     /// run the reference backward through exactly the same ones.
     func lastDecisions() throws -> ForwardDecisions {
         guard backend == .onednn, let n = lastBatch else { throw ResNetError("lastDecisions: no oneDNN forward yet") }
-        return try fastNet(batch: n).decisions()
+        return try fastNet(batch: n, taps: TapSet(lastTaps)).decisions()
     }
 
     /// Bytes the oneDNN net for the current batch size holds (0 before the first forward).
@@ -134,10 +180,16 @@ final class FastNet {
     let batch: Int
     let inputShape: [Int]
     let numClasses: Int
+    /// The sites this net exports; C tap t is taps.sites[t] (blocks in order, then the representation).
+    let taps: TapSet
+    /// Each C tap's dims, [N, C, h, w] or [N, F], as the C side reports them.
+    private var tapDims: [[Int]] = []
 
     init(weights: ResNetWeights, mean: [Float], std: [Float], inputSize: Int, batch: Int, winograd: Bool,
-         bfloat16: Bool) throws {
+         bfloat16: Bool, taps: TapSet = .none) throws {
         self.batch = batch
+        self.taps = taps
+        let tapBlocks = taps.blocks.map { Int32($0) }
         let C = weights.architecture.inputChannels
         inputShape = [batch, C, inputSize, inputSize]
         numClasses = weights.architecture.numClasses
@@ -171,7 +223,7 @@ final class FastNet {
                 blocks.append(d)
             }
             let tail = arrays.count - 4
-            return blocks.withUnsafeBufferPointer { bp in
+            return blocks.withUnsafeBufferPointer { bp in tapBlocks.withUnsafeBufferPointer { tp in
                 var d = rk_net_desc()
                 d.batch = Int32(batch); d.in_c = Int32(C); d.in_h = Int32(inputSize); d.in_w = Int32(inputSize)
                 d.mean = p[tail]; d.std = p[tail + 1]
@@ -184,11 +236,20 @@ final class FastNet {
                 d.relu_masks = 1
                 d.bfloat16 = bfloat16 ? 1 : 0
                 d.layout = ProcessInfo.processInfo.environment["RSYNTH_RESNET_LAYOUT"] == "nhwc" ? 1 : 0
+                d.num_tap_blocks = Int32(tapBlocks.count)
+                d.tap_blocks = tapBlocks.isEmpty ? nil : tp.baseAddress
+                d.tap_representation = taps.representation ? 1 : 0
                 return rk_net_create(&d, &err, FastNet.errLength)
-            }
+            } }
         }
         guard let n = made else { throw ResNetError("oneDNN ResNet: " + String(cString: err)) }
         net = n
+        var dims = [Int32](repeating: 0, count: 4)
+        for t in 0..<Int(rk_net_tap_count(net)) {
+            let nd = Int(rk_net_tap_dims(net, Int32(t), &dims))
+            tapDims.append(dims.prefix(max(nd, 0)).map(Int.init))
+        }
+        precondition(tapDims.count == taps.sites.count, "rk_net exports \(tapDims.count) taps, asked for \(taps.sites.count)")
     }
 
     deinit { rk_net_destroy(net) }
@@ -207,10 +268,29 @@ final class FastNet {
         return (a, rc)
     }
 
-    func forward(_ x: Tensor) throws -> Tensor {
-        let (logits, rc) = uninitialized(batch * numClasses) { rk_net_forward(net, x.data, $0, &err, FastNet.errLength) }
+    /// x -> logits and, per site asked (each a member of `taps`), its value.
+    func forward(_ x: Tensor, taps asked: [TapSite] = []) throws -> (logits: Tensor, taps: [Tensor]) {
+        // Only the taps asked for are copied out (the others' ops are skipped).
+        let wanted = Set(asked)
+        let exported = taps.sites.indices.filter { wanted.contains(taps.sites[$0]) }
+        var rc: Int32 = 0
+        var values = [[Float]](repeating: [], count: taps.sites.count)
+        let logits = [Float](unsafeUninitializedCapacity: batch * numClasses) { lbuf, lcount in
+            let outs = uninitializedArrays(exported.map { tapDims[$0].reduce(1, *) }) { ptrs in
+                var all = [UnsafeMutablePointer<Float>?](repeating: nil, count: taps.sites.count)
+                for (k, t) in exported.enumerated() { all[t] = ptrs[k] }
+                rc = taps.sites.isEmpty ? rk_net_forward(net, x.data, lbuf.baseAddress!, &err, FastNet.errLength)
+                    : rk_net_forward_taps(net, x.data, lbuf.baseAddress!, all, &err, FastNet.errLength)
+            }
+            for (k, t) in exported.enumerated() { values[t] = outs[k] }
+            lcount = batch * numClasses
+        }
         guard rc == 0 else { throw ResNetError("oneDNN forward: " + String(cString: err)) }
-        return Tensor(shape: [batch, numClasses], data: logits)
+        let tensors = asked.map { site -> Tensor in
+            let t = taps.sites.firstIndex(of: site)!
+            return Tensor(shape: tapDims[t], data: values[t])
+        }
+        return (Tensor(shape: [batch, numClasses], data: logits), tensors)
     }
 
     func decisions() throws -> ForwardDecisions {
@@ -237,8 +317,16 @@ final class FastNet {
         return ForwardDecisions(relu: relu, maxPool: pool)
     }
 
-    func backward(_ dlogits: Tensor) throws -> Tensor {
-        let (dx, rc) = uninitialized(inputShape.reduce(1, *)) { rk_net_backward(net, dlogits.data, $0, &err, FastNet.errLength) }
+    /// dlogits and the gradients of some of `taps`' sites (the others zero) -> dx.
+    func backward(_ dlogits: Tensor, tapGradients: [TapSite: [Float]] = [:]) throws -> Tensor {
+        let grads = taps.sites.map { tapGradients[$0] }
+        for (t, g) in grads.enumerated() where g != nil && g!.count != tapDims[t].reduce(1, *) {
+            throw ResNetError("tap \(taps.sites[t]): gradient of \(g!.count) values for dims \(tapDims[t])")
+        }
+        let (dx, rc) = uninitialized(inputShape.reduce(1, *)) { dx in
+            if taps.sites.isEmpty { return rk_net_backward(net, dlogits.data, dx, &err, FastNet.errLength) }
+            return withPinned(grads) { rk_net_backward_taps(net, dlogits.data, $0, dx, &err, FastNet.errLength) }
+        }
         guard rc == 0 else { throw ResNetError("oneDNN backward: " + String(cString: err)) }
         return Tensor(shape: inputShape, data: dx)
     }
@@ -249,6 +337,33 @@ extension ResNet {
     public static func randomWeights(depth: Int = 50, numClasses: Int = 1000, seed: UInt64 = 0) throws -> ResNetWeights {
         guard let (block, blocks) = ResNetArchitecture.torchvision[depth] else { throw ResNetError("no torchvision ResNet of depth \(depth)") }
         return try ResNetWeights.random(block: block, blocksPerStage: blocks, numClasses: numClasses, seed: seed)
+    }
+}
+
+/// Arrays of the given sizes that `fill` writes completely (through the pointers it gets, all valid
+/// for the duration of the call; no zero-fill first).
+private func uninitializedArrays(_ counts: [Int], _ fill: ([UnsafeMutablePointer<Float>]) -> Void) -> [[Float]] {
+    var pointers = [UnsafeMutablePointer<Float>]()
+    var arrays = [[Float]](repeating: [], count: counts.count)
+    func go(_ i: Int) {
+        if i == counts.count { fill(pointers); return }
+        arrays[i] = [Float](unsafeUninitializedCapacity: counts[i]) { buf, count in
+            pointers.append(buf.baseAddress ?? UnsafeMutablePointer(bitPattern: 64)!)
+            go(i + 1)
+            count = counts[i]
+        }
+    }
+    go(0)
+    return arrays
+}
+
+/// Calls body with base pointers of the arrays present (nil for the absent ones), pinned as below.
+private func withPinned<R>(_ arrays: [[Float]?], _ body: ([UnsafePointer<Float>?]) -> R) -> R {
+    let present = arrays.indices.filter { arrays[$0] != nil }
+    return withPinned(present.map { arrays[$0]! }) { p in
+        var all = [UnsafePointer<Float>?](repeating: nil, count: arrays.count)
+        for (k, i) in present.enumerated() { all[i] = p[k] }
+        return body(all)
     }
 }
 

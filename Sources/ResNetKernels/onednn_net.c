@@ -20,6 +20,10 @@
 //                           the kept activation where a layout has no jit kernel for the mask]
 //   d = conv_bwd_data(g) ... each followed by the ReLU mask of the kept activation it flows into
 //   dx = d_first + (downsample ? ds_bwd_data(g) : g)   [binary add, in place]
+// Taps (rk_net_desc.tap_blocks / tap_representation): forward reorders each tapped block's out into
+// the caller's plain NCHW f32 buffer right after the block; backward starts that block's group
+// with g += the caller's tap gradient (reordered into a free scratch buffer, binary add).
+// representation = pooled [N, F], its gradient added to dpooled before the broadcast.
 #include "resnet_kernels.h"
 
 #include <dnnl.h>
@@ -37,6 +41,7 @@ typedef struct {
     dnnl_primitive_t prim;
     int nargs;
     dnnl_exec_arg_t args[MAX_ARGS];
+    int tap;                       // -1: always runs; t >= 0: only when the caller passed tap t's buffer
 } op_t;
 
 typedef struct {
@@ -78,6 +83,10 @@ struct rk_net {
     struct { dnnl_memory_desc_t md; dnnl_memory_t act, mask; } *sites; int nsites, capsites;
     dnnl_memory_desc_t pool_ws_md, pool_dst_md; dnnl_memory_t pool_ws;
     char *info; size_t info_len, info_cap;
+    // Taps (rk_net_desc.tap_blocks): per tapped block, plain NCHW f32 memory objects whose handles
+    // are the caller's buffers, set per call (out: forward, grad: backward).
+    struct { int block; dnnl_memory_desc_t plain_md; dnnl_memory_t out, grad; } *taps; int ntaps;
+    int tap_rep;                   // representation (pooled [N,F]) is tap ntaps
 };
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...) {
@@ -141,6 +150,7 @@ static void add_op(op_list *l, dnnl_primitive_t p, int nargs, const dnnl_exec_ar
     op_t *o = &l->items[l->count++];
     o->prim = p;
     o->nargs = nargs;
+    o->tap = -1;
     memcpy(o->args, args, sizeof(dnnl_exec_arg_t) * (size_t)nargs);
 }
 
@@ -319,6 +329,13 @@ typedef struct {
     int binary_add;                   // residual as a binary-add post-op (DNNL_ARG_SRC_1 of post-op 0)
 } conv_t;
 
+// The refusal of a bfloat16 layer oneDNN has no fast kernel for (only ref, or none at all: CPUs
+// without AVX-512 have no bfloat16 convolution).
+static void no_bf16_kernel(const rk_conv_desc *cd, const char *name, char *err, size_t errlen) {
+    seterr(err, errlen, "bfloat16: oneDNN has no fast kernel for %s (%dx%d, %d->%d channels) on this CPU; use float32",
+           name, cd->kernel, cd->kernel, cd->in_c, cd->out_c);
+}
+
 // Creates conv forward (+ post-ops: [sum], relu) and backward-data primitives.
 //   forward:       src [N, C, H, W] (src_md), w [O, C, K, K] (folded), b [O] -> dst [N, O, OH, OW]
 //   backward-data: diff_dst [N, O, OH, OW] -> diff_src [N, C, H, W] (same layouts as forward)
@@ -379,7 +396,8 @@ static int make_conv_w(rk_net *net, const rk_conv_desc *cd, const float *weight,
     }
     if (st != dnnl_success) {
         dnnl_primitive_attr_destroy(attr);
-        seterr(err, errlen, "%s: no forward convolution (%s)", name, dnnl_status2str(st));
+        if (net->dt == dnnl_bf16) no_bf16_kernel(cd, name, err, errlen);
+        else seterr(err, errlen, "%s: no forward convolution (%s)", name, dnnl_status2str(st));
         return -1;
     }
     dnnl_primitive_attr_destroy(attr);
@@ -440,7 +458,8 @@ static int make_conv_w(rk_net *net, const rk_conv_desc *cd, const float *weight,
                 dnnl_primitive_desc_destroy(hint);
             }
             if (st != dnnl_success) {
-                seterr(err, errlen, "%s: no backward-data convolution (%s)", name, dnnl_status2str(st));
+                if (net->dt == dnnl_bf16) no_bf16_kernel(cd, name, err, errlen);
+                else seterr(err, errlen, "%s: no backward-data convolution (%s)", name, dnnl_status2str(st));
                 return -1;
             }
         }
@@ -456,8 +475,7 @@ static int make_conv_w(rk_net *net, const rk_conv_desc *cd, const float *weight,
     if (net->dt == dnnl_bf16 && (strncmp(impl_of(c->fwd_pd), "ref", 3) == 0 ||
                                  (need_bwd && strncmp(impl_of(c->bwd_pd), "ref", 3) == 0))) {
         // oneDNN's reference bfloat16 kernels are hundreds of times slower than float32.
-        seterr(err, errlen, "bfloat16: oneDNN has no fast kernel for %s (%dx%d, %d->%d channels) on this CPU; use float32",
-               name, cd->kernel, cd->kernel, cd->in_c, cd->out_c);
+        no_bf16_kernel(cd, name, err, errlen);
         return -1;
     }
     info_add(net, "%s %dx%d/%d %d->%d @%dx%d: fwd %s%s%s | bwd %s%s\n", name, cd->kernel, cd->kernel, cd->stride,
@@ -649,6 +667,38 @@ static void add_site(rk_net *net, const act_t *a) {
     net->sites[net->nsites++].mask = a->mask;
 }
 
+// ---- taps: block outputs copied out in forward, their gradients added in backward ----
+
+// The index of block b among the tapped blocks (rk_net_desc.tap_blocks), or -1.
+static int tap_of_block(const rk_net_desc *desc, int b) {
+    for (int t = 0; t < desc->num_tap_blocks; t++)
+        if (desc->tap_blocks[t] == b) return t;
+    return -1;
+}
+
+// Forward, right after tapped block output `out` is complete: out -> the caller's plain NCHW f32
+// buffer [N, C, h, w]. Now, because in masks mode the next blocks overwrite out's rotating buffer.
+static int add_tap_forward(rk_net *net, int t, const act_t *out, char *err, size_t errlen) {
+    CHECK(dnnl_memory_desc_init_by_tag(&net->taps[t].plain_md, 4, out->md.dims, dnnl_f32, dnnl_nchw), "tap");
+    net->taps[t].out = net_mem(net, &net->taps[t].plain_md, DNNL_MEMORY_NONE);
+    net->taps[t].grad = net_mem(net, &net->taps[t].plain_md, DNNL_MEMORY_NONE);
+    if (!net->taps[t].out || !net->taps[t].grad) { seterr(err, errlen, "tap %d: memory object", t); return -1; }
+    if (reorder_op(net, &net->fwd, &out->md, out->mem, &net->taps[t].plain_md, net->taps[t].out, err, errlen)) return -1;
+    net->fwd.items[net->fwd.count - 1].tap = t;
+    return 0;
+}
+
+// Backward, at the start of the tapped block's group (g = d(block output), before g *= out > 0):
+//   caller's gradient [N, C, h, w] plain -> tmp (layout md, a free scratch buffer); g += tmp
+static int add_tap_backward(rk_net *net, int t, const dnnl_memory_desc_t *md, dnnl_memory_t g, dnnl_memory_t tmp,
+                            char *err, size_t errlen) {
+    if (reorder_op(net, &net->bwd, &net->taps[t].plain_md, net->taps[t].grad, md, tmp, err, errlen)) return -1;
+    net->bwd.items[net->bwd.count - 1].tap = t;
+    if (add_op_binary(net, &net->bwd, md, g, tmp, err, errlen)) return -1;
+    net->bwd.items[net->bwd.count - 1].tap = t;
+    return 0;
+}
+
 static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen) {
     const int N = desc->batch;
     plan_t plan;
@@ -661,9 +711,9 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
 
     // Backward needs the scratch buffers, whose size is only known after the forward plan, so the
     // backward ops record *which* scratch buffer (0..3) they use; their memory objects are made at the end.
-    typedef struct { int group; int kind; conv_t *conv; act_t act; int s_in, s_out, s_other; dnnl_memory_desc_t md_in, md_out; } bstep;
+    typedef struct { int group; int kind; conv_t *conv; act_t act; int s_in, s_out, s_other; dnnl_memory_desc_t md_in, md_out; int tap; } bstep;
     // kinds: 0 relu-mask(act, s_in) 1 conv bwd(conv, s_in -> s_out) 2 add(md_in, s_in += s_other)
-    //        5 end of block: its dx is in s_in (the next group's g)
+    //        3 tap gradient (tap, s_in += it via s_other) 5 end of block: its dx is in s_in (the next group's g)
     // Scratch indices are logical: 0 = the group's g, 1 and 2 = the two other buffers.
     bstep *steps = NULL;
     int nsteps = 0, capsteps = 0;
@@ -816,8 +866,12 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
         if (net->masks && (mrc = add_mask(net, &out, err, errlen)) != 0) { rc = mrc; goto done; }
         for (int i = 0; i < nc - 1; i++) add_site(net, &t[i]);
         add_site(net, &out);
+        int tap = tap_of_block(desc, b);
+        if (tap >= 0 && add_tap_forward(net, tap, &out, err, errlen)) goto done;
         // Backward of this block (group b+1), scratch roles: g = 0, then alternate between 1 and 2.
         int gi = b + 1;
+        // g (s0) += the tap's gradient (through s1, free at the start of a group)
+        if (tap >= 0) STEP(gi, 3, NULL, out, 0, 0, 1, out.md, out.md, tap);
         // g (s0) *= out > 0
         STEP(gi, 0, NULL, out, 0, 0, 0, out.md, out.md);
         int sin = 0, sout = 1;
@@ -903,6 +957,10 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
                     if (add_op_binary(net, &net->bwd, &p->md_in, scratch_mem(net, &plan, map[p->s_in], &p->md_in),
                                       scratch_mem(net, &plan, map[p->s_other], &p->md_in), err, errlen)) goto done;
                     break;
+                case 3:
+                    if (add_tap_backward(net, p->tap, &p->md_in, scratch_mem(net, &plan, map[p->s_in], &p->md_in),
+                                         scratch_mem(net, &plan, map[p->s_other], &p->md_in), err, errlen)) goto done;
+                    break;
                 case 5:
                     g_buf = map[p->s_in];
                     break;
@@ -942,6 +1000,11 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
     info_add(net, "precision: %s\n", net->dt == dnnl_bf16 ? "bfloat16 weights, activations and gradients (float32 accumulation)"
                                                               : "float32");
     info_add(net, "relu masks: %s\n", net->masks ? "u8 (activations in 4 rotating buffers)" : "activations kept");
+    if (net->ntaps || net->tap_rep) {
+        info_add(net, "taps:");
+        for (int t = 0; t < net->ntaps; t++) info_add(net, " block%d", net->taps[t].block);
+        info_add(net, "%s\n", net->tap_rep ? " representation" : "");
+    }
     info_add(net, "memory: weights %.1f MB, kept activations %.1f MB, backward scratch %.1f MB, total %.1f MB\n",
              net->weight_bytes / 1048576.0, net->act_bytes / 1048576.0, net->scratch_bytes / 1048576.0,
              net->bytes / 1048576.0);
@@ -959,7 +1022,7 @@ void rk_net_destroy(rk_net *net) {
     for (int i = 0; i < net->nmems; i++) dnnl_memory_destroy(net->mems[i]);
     for (int i = 0; i < net->nbufs; i++) munmap(net->bufs[i], net->sizes[i]);
     free(net->prims); free(net->mems); free(net->bufs); free(net->sizes);
-    free(net->pool_mems); free(net->pool_slots); free(net->sites);
+    free(net->pool_mems); free(net->pool_slots); free(net->sites); free(net->taps);
     free(net->fwd.items); free(net->bwd.items);
     free(net->mean); free(net->std); free(net->fc_w); free(net->fc_b);
     free(net->info);
@@ -977,6 +1040,21 @@ rk_net *rk_net_create(const rk_net_desc *desc, char *err, size_t errlen) {
     dnnl_status_t st = dnnl_engine_create(&net->engine, dnnl_cpu, 0);
     if (st == dnnl_success) st = dnnl_stream_create(&net->stream, net->engine, dnnl_stream_default_flags);
     if (st != dnnl_success) { seterr(err, errlen, "oneDNN engine: %s", dnnl_status2str(st)); rk_net_destroy(net); return NULL; }
+    if (desc->num_tap_blocks < 0 || (desc->num_tap_blocks > 0 && !desc->tap_blocks)) {
+        seterr(err, errlen, "taps: %d block indices", desc->num_tap_blocks); rk_net_destroy(net); return NULL;
+    }
+    for (int t = 0; t < desc->num_tap_blocks; t++) {
+        int b = desc->tap_blocks[t];
+        if (b < 0 || b >= desc->num_blocks || tap_of_block(desc, b) != t) {
+            seterr(err, errlen, "tap %d: block %d is out of range (0..%d) or listed twice", t, b, desc->num_blocks - 1);
+            rk_net_destroy(net); return NULL;
+        }
+    }
+    net->ntaps = desc->num_tap_blocks;
+    net->tap_rep = desc->tap_representation != 0;
+    net->taps = calloc((size_t)net->ntaps + 1, sizeof *net->taps);
+    if (!net->taps) { seterr(err, errlen, "out of memory"); rk_net_destroy(net); return NULL; }
+    for (int t = 0; t < net->ntaps; t++) net->taps[t].block = desc->tap_blocks[t];
     net->mean = malloc(sizeof(float) * (size_t)net->C);
     net->std = malloc(sizeof(float) * (size_t)net->C);
     memcpy(net->mean, desc->mean, sizeof(float) * (size_t)net->C);
@@ -999,9 +1077,11 @@ rk_net *rk_net_create(const rk_net_desc *desc, char *err, size_t errlen) {
     return net;
 }
 
-static int run(rk_net *net, op_list *l, char *err, size_t errlen) {
+// Runs the ops of l; an op of tap t only if bufs[t] (the caller's buffer for it) is set.
+static int run(rk_net *net, op_list *l, const void *const *bufs, char *err, size_t errlen) {
     for (int i = 0; i < l->count; i++) {
         op_t *o = &l->items[i];
+        if (o->tap >= 0 && (!bufs || !bufs[o->tap])) continue;
         dnnl_status_t st = dnnl_primitive_execute(o->prim, net->stream, o->nargs, o->args);
         if (st != dnnl_success) { seterr(err, errlen, "op %d: %s", i, dnnl_status2str(st)); return -1; }
     }
@@ -1010,8 +1090,36 @@ static int run(rk_net *net, op_list *l, char *err, size_t errlen) {
     return 0;
 }
 
-// x[N,C,H,W] -> logits[N,K]
+// Points tap memory objects (out or grad) at the caller's buffers; NULL entries stay unset (skipped).
+static int set_tap_handles(rk_net *net, const void *const *bufs, int grad, char *err, size_t errlen) {
+    for (int t = 0; bufs && t < net->ntaps; t++) {
+        if (!bufs[t]) continue;
+        dnnl_memory_t m = grad ? net->taps[t].grad : net->taps[t].out;
+        CHECK(dnnl_memory_set_data_handle(m, (void *)bufs[t]), "tap buffer");
+    }
+    return 0;
+}
+
 int rk_net_forward(rk_net *net, const float *x, float *logits, char *err, size_t errlen) {
+    return rk_net_forward_taps(net, x, logits, NULL, err, errlen);
+}
+
+int rk_net_backward(rk_net *net, const float *dlogits, float *dx, char *err, size_t errlen) {
+    return rk_net_backward_taps(net, dlogits, NULL, dx, err, errlen);
+}
+
+int rk_net_tap_count(const rk_net *net) { return net ? net->ntaps + net->tap_rep : 0; }
+
+int rk_net_tap_dims(const rk_net *net, int tap, int *dims) {
+    if (!net || tap < 0 || tap >= net->ntaps + net->tap_rep) return -1;
+    if (tap == net->ntaps) { dims[0] = net->N; dims[1] = net->F; return 2; }
+    for (int i = 0; i < 4; i++) dims[i] = (int)net->taps[tap].plain_md.dims[i];
+    return 4;
+}
+
+// x[N,C,H,W] -> logits[N,K], tap_out[t] (NULL or entries NULL: not wanted)
+int rk_net_forward_taps(rk_net *net, const float *x, float *logits, float *const *tap_out, char *err, size_t errlen) {
+    if (set_tap_handles(net, (const void *const *)tap_out, 0, err, errlen)) return -1;
     const size_t hw = (size_t)net->H * net->W;
     for (int n = 0; n < net->N; n++)
         for (int c = 0; c < net->C; c++) {
@@ -1020,7 +1128,7 @@ int rk_net_forward(rk_net *net, const float *x, float *logits, char *err, size_t
             float *yp = net->x_plain + ((size_t)n * net->C + c) * hw;
             for (size_t i = 0; i < hw; i++) yp[i] = (xp[i] - m) * inv;
         }
-    if (run(net, &net->fwd, err, errlen)) return -1;
+    if (run(net, &net->fwd, (const void *const *)tap_out, err, errlen)) return -1;
     // feat [N,F,fh,fw] -> pooled [N,F] -> logits [N,K] = pooled fc_w^T + fc_b
     const size_t plane = (size_t)net->fh * net->fw;
     const float inv_plane = 1.0f / (float)plane;
@@ -1030,6 +1138,9 @@ int rk_net_forward(rk_net *net, const float *x, float *logits, char *err, size_t
         for (size_t i = 0; i < plane; i++) s += p[i];
         net->pooled[nf] = s * inv_plane;
     }
+    // Copied now: backward reuses pooled for its gradient.
+    if (net->tap_rep && tap_out && tap_out[net->ntaps])
+        memcpy(tap_out[net->ntaps], net->pooled, sizeof(float) * (size_t)net->N * net->F);
     for (int n = 0; n < net->N; n++) memcpy(logits + (size_t)n * net->K, net->fc_b, sizeof(float) * (size_t)net->K);
     dnnl_status_t st = dnnl_sgemm('N', 'T', net->N, net->K, net->F, 1.0f, net->pooled, net->F, net->fc_w, net->F, 1.0f,
                                   logits, net->K);
@@ -1037,12 +1148,19 @@ int rk_net_forward(rk_net *net, const float *x, float *logits, char *err, size_t
     return 0;
 }
 
-// dlogits[N,K] -> dx[N,C,H,W]
-int rk_net_backward(rk_net *net, const float *dlogits, float *dx, char *err, size_t errlen) {
+// dlogits[N,K], tap_grad[t] (NULL or entries NULL: zero) -> dx[N,C,H,W]
+int rk_net_backward_taps(rk_net *net, const float *dlogits, const float *const *tap_grad, float *dx, char *err,
+                         size_t errlen) {
+    if (set_tap_handles(net, (const void *const *)tap_grad, 1, err, errlen)) return -1;
     // dpooled [N,F] = dlogits fc_w; dfeat[n,f,:,:] = dpooled[n,f] / plane
     dnnl_status_t st = dnnl_sgemm('N', 'N', net->N, net->F, net->K, 1.0f, dlogits, net->K, net->fc_w, net->F, 0.0f,
                                   net->pooled, net->F);
     if (st != dnnl_success) { seterr(err, errlen, "fc backward: %s", dnnl_status2str(st)); return -1; }
+    if (net->tap_rep && tap_grad && tap_grad[net->ntaps]) {
+        // d(representation) joins dpooled before the broadcast over the plane
+        const float *gr = tap_grad[net->ntaps];
+        for (size_t nf = 0; nf < (size_t)net->N * net->F; nf++) net->pooled[nf] += gr[nf];
+    }
     const size_t plane = (size_t)net->fh * net->fw;
     const float inv_plane = 1.0f / (float)plane;
     for (size_t nf = 0; nf < (size_t)net->N * net->F; nf++) {
@@ -1050,7 +1168,7 @@ int rk_net_backward(rk_net *net, const float *dlogits, float *dx, char *err, siz
         float *p = net->dfeat_plain + nf * plane;
         for (size_t i = 0; i < plane; i++) p[i] = g;
     }
-    if (run(net, &net->bwd, err, errlen)) return -1;
+    if (run(net, &net->bwd, (const void *const *)tap_grad, err, errlen)) return -1;
     const size_t hw = (size_t)net->H * net->W;
     if (net->s2d_plain) {
         // dx[n,c,h,w] = dz[n, c*4 + p*2 + q, i, j] / std[c] with h + 3 = 2i + p, w + 3 = 2j + q

@@ -28,6 +28,8 @@ struct BenchCommand: ParsableCommand {
     var winograd: String = "auto"
     @Option(help: "Number format inside the random-weight ResNet-50: float32 or bfloat16 (AVX512-BF16 CPUs). With --weights, pass --with precision=bfloat16.")
     var precision: String = "float32"
+    @Option(help: ArgumentHelp("Also return these taps (comma-separated, e.g. layer4,representation) from each forward and give each a random gradient in the backward (random-weight ResNet-50).", valueName: "names"))
+    var taps: String?
     @Flag(help: "Also print which oneDNN implementation runs each layer and what the engine holds in memory (random-weight ResNet-50).")
     var info = false
     @Flag(help: "Print {\"ms_per_image_step\", \"cpu_ms_per_image_step\", \"peak_rss_mb\", ...} as JSON.") var json = false
@@ -57,29 +59,49 @@ struct BenchCommand: ParsableCommand {
             model = try ClassifierOptions.makeClassifier(paths.catalog(), name: classifier, weights: weights,
                                                          assignments: parameters)
         }
+        let tapNames = taps.map { $0.split(separator: ",").map { String($0.trimmingCharacters(in: .whitespaces)) } } ?? []
+        let net = model as? ResNet
+        if !tapNames.isEmpty && net == nil {
+            throw CommandError("--taps needs the random-weight ResNet-50 (the classifier plugins do not offer taps)")
+        }
         let s = model.inputShape
         var rng = RandomStream(seed: 7)
         let x = Tensor(shape: [batch, s.channels, s.height, s.width], data: (0..<(batch * s.count)).map { _ in rng.nextUniformFloat() })
         var dlogits = Tensor(zeros: [batch, model.numClasses])
         for i in 0..<dlogits.count { dlogits.data[i] = (rng.nextUniformFloat() - 0.5) * 0.01 }
+        // With taps: the same step plus the taps out and a gradient for each back in.
+        var tapGradients = [Tensor?]()
+        func step() throws {
+            if let net, !tapNames.isEmpty {
+                let out = try net.forward(x, taps: tapNames)
+                if tapGradients.isEmpty {
+                    tapGradients = out.taps.map { t in Tensor(shape: t.shape, data: t.data.map { _ in (rng.nextUniformFloat() - 0.5) * 0.01 }) }
+                }
+                _ = try net.inputGradient(dlogits, tapGradients: tapGradients)
+            } else {
+                _ = try model.forward(x); _ = try model.inputGradient(dlogits)
+            }
+        }
         // Peak memory counts from here: the model as loaded, then what the steps add.
         ProcessMemory.resetPeak()
-        _ = try model.forward(x); _ = try model.inputGradient(dlogits)   // warm-up: primitives, buffers
+        do { try step() } catch let e as ResNetError { throw CommandError(e.message) }   // warm-up: primitives, buffers
         var wall = [Double](), cpu = [Double]()
         for _ in 0..<max(steps, 1) {
             let (t0, c0) = (DispatchTime.now().uptimeNanoseconds, cpuSeconds())
-            _ = try model.forward(x); _ = try model.inputGradient(dlogits)
+            try step()
             wall.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6 / Double(batch))
             cpu.append((cpuSeconds() - c0) * 1000 / Double(batch))
         }
         let ms = wall.sorted()[wall.count / 2], cpuMs = cpu.sorted()[cpu.count / 2]
         let peak = ProcessMemory.peakMB()
-        if info, let net = model as? ResNet { print(net.implementationInfo) }
+        if info, let net { print(net.implementationInfo) }
         if json {
-            print(String(format: "{\"classifier\": \"%@\", \"batch\": %d, \"steps\": %d, \"ms_per_image_step\": %.3f, \"cpu_ms_per_image_step\": %.3f, \"peak_rss_mb\": %.1f}",
-                         classifier, batch, steps, ms, cpuMs, peak))
+            let tapsJSON = tapNames.map { "\"\($0)\"" }.joined(separator: ", ")
+            print(String(format: "{\"classifier\": \"%@\", \"batch\": %d, \"steps\": %d, \"taps\": [%@], \"ms_per_image_step\": %.3f, \"cpu_ms_per_image_step\": %.3f, \"peak_rss_mb\": %.1f}",
+                         classifier, batch, steps, tapsJSON, ms, cpuMs, peak))
         } else {
-            print("\(classifier)\(weights == nil ? " (random ResNet-50 weights)" : ""), \(s) input, batch \(batch), \(steps) steps")
+            print("\(classifier)\(weights == nil ? " (random ResNet-50 weights)" : ""), \(s) input, batch \(batch), \(steps) steps"
+                + (tapNames.isEmpty ? "" : ", taps \(tapNames.joined(separator: ","))"))
             print(String(format: "%.1f ms per image-step (median), %.1f ms CPU per image-step, peak memory %.0f MB", ms, cpuMs, peak))
         }
     }

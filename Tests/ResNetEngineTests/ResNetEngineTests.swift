@@ -75,6 +75,7 @@ func relL2(_ a: [Float], _ b: [Float]) -> Float {
 
 final class ResNetEngineTests: XCTestCase {
     static let nets = ["basic_imagenet", "bottleneck_imagenet", "digits"]
+    static let avx512 = ((try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? "").contains("avx512f")
 
     func run(_ f: Fixture, backend: ResNet.Backend, winograd: Bool = false, layout: ResNetLayout? = nil)
         throws -> (logits: Tensor, dx: Tensor)
@@ -90,7 +91,8 @@ final class ResNetEngineTests: XCTestCase {
         if winograd {
             let layers = net.implementationInfo.split(separator: "\n").filter { $0.contains("(winograd)") }
             print("\(f.name): \(layers.count) layer(s) on Winograd")
-            if f.name == "digits" { XCTAssertGreaterThan(layers.count, 0, "Winograd not used: the test would prove nothing") }
+            // oneDNN 2.6's Winograd kernels are AVX-512 only; elsewhere the layers stay direct.
+            if f.name == "digits" && Self.avx512 { XCTAssertGreaterThan(layers.count, 0, "Winograd not used: the test would prove nothing") }
         }
         return (logits, dx)
     }
@@ -379,7 +381,7 @@ final class ResNetEngineTests: XCTestCase {
         for wino in [false, true] {
             let fast = try ResNet(weights: w, mean: ResNet.imageNetMean, std: ResNet.imageNetStd, inputSize: 224, winograd: wino)
             let lf = try fast.forward(x), gf = try fast.inputGradient(dl)
-            XCTAssertEqual(fast.implementationInfo.contains("(winograd)"), wino)
+            XCTAssertEqual(fast.implementationInfo.contains("(winograd)"), wino && Self.avx512)
             let d = try fast.lastDecisions()
             XCTAssertEqual(d.relu.map(\.count), own.relu.map(\.count))
             var flipped = 0

@@ -80,6 +80,10 @@ typedef struct {
     int bfloat16;                // 1: weights, activations and their gradients in bfloat16 (float32
                                  //    accumulation inside each kernel); input, logits and dx stay float32.
                                  //    Fails where oneDNN has only reference kernels for it (no AVX-512).
+    // Taps (see rk_net_forward_taps): zero / NULL / 0 makes exactly the net without taps.
+    int num_tap_blocks;          // how many block outputs to export
+    const int *tap_blocks;       // [num_tap_blocks] distinct block indices (0-based, in desc->blocks)
+    int tap_representation;      // 1: also the pooled representation [N, F] (what feeds fc)
 } rk_net_desc;
 
 typedef struct rk_net rk_net;
@@ -91,6 +95,19 @@ void rk_net_destroy(rk_net *net);
 int rk_net_forward(rk_net *net, const float *x, float *logits, char *err, size_t errlen);
 // dlogits[N,num_classes] -> dx[N,in_c,H,W], the VJP of the most recent forward. Returns 0 on success.
 int rk_net_backward(rk_net *net, const float *dlogits, float *dx, char *err, size_t errlen);
+// Taps: named intermediate outputs, returned by the forward and given a gradient in the backward.
+//   tap t < num_tap_blocks: block tap_blocks[t]'s output after its final ReLU, [N, C, h, w] plain NCHW
+//   tap num_tap_blocks (if tap_representation): the representation [N, F]
+// rk_net_tap_dims writes tap t's dims and returns their count (4 or 2), or -1 for no such tap.
+int rk_net_tap_count(const rk_net *net);
+int rk_net_tap_dims(const rk_net *net, int tap, int *dims);
+// As rk_net_forward, and tap_out[t] (float32, the shape above) receives tap t. tap_out NULL or an
+// entry NULL: not exported (its copy is skipped). Returns 0 on success.
+int rk_net_forward_taps(rk_net *net, const float *x, float *logits, float *const *tap_out, char *err, size_t errlen);
+// As rk_net_backward, with tap_grad[t] (float32, the shape above) = d(loss)/d(tap t) added where the
+// tap leaves the net. tap_grad NULL or an entry NULL: zero (its ops are skipped). Returns 0 on success.
+int rk_net_backward_taps(rk_net *net, const float *dlogits, const float *const *tap_grad, float *dx, char *err,
+                         size_t errlen);
 // Bytes held by the net (weights, activations, scratch, workspaces).
 size_t rk_net_bytes(const rk_net *net);
 // A newline-separated list "layer: forward impl / backward impl" (owned by the net).
