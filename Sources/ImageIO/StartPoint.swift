@@ -1,22 +1,27 @@
 import RobustSynthCore
 
 /// Where an optimisation that does not start from its source image starts (inversion, feature
-/// visualisation): per-sample uniform noise, mid-grey, or a given image file.
+/// visualisation): per-sample uniform noise (independent per channel, or one value per pixel in
+/// every channel), mid-grey, or a given image file.
 public enum StartPoint {
     case noise
+    case greyNoise
     case grey
     case image(path: String, tensor: Tensor)
 
-    /// `kind` is "noise", "grey" or "image" (then `image` is the file, read now so that a bad
+    public static let choices = ["noise", "grey-noise", "grey", "image"]
+
+    /// `kind` is one of `choices` (for "image", `image` is the file, read now so that a bad
     /// file is reported when the plugin is made, with its name).
     public init(_ kind: String, image: String) throws {
         switch kind {
         case "noise": self = .noise
+        case "grey-noise": self = .greyNoise
         case "grey": self = .grey
         case "image":
             guard !image.isEmpty else { throw PluginError("start 'image' needs 'start_image', the file to start from") }
             self = .image(path: image, tensor: try ImageFile.read(image).tensor())
-        default: throw PluginError("unknown start '\(kind)': noise, grey or image")
+        default: throw PluginError("unknown start '\(kind)': " + StartPoint.choices.joined(separator: ", "))
         }
     }
 
@@ -37,6 +42,17 @@ public enum StartPoint {
             for i in 0..<n {
                 var rng = RandomStream(seed: seeds[i] ^ 0x0510_15E5)
                 for j in x.exampleRange(i) { x.data[j] = rng.nextUniformFloat() }
+            }
+            return x
+        case .greyNoise:
+            var x = Tensor(zeros: source.shape)
+            let plane = h * w
+            for i in 0..<n {
+                var rng = RandomStream(seed: seeds[i] ^ 0x0510_15E5)
+                for p in 0..<plane {
+                    let v = rng.nextUniformFloat()
+                    for ch in 0..<c { x.data[(i * c + ch) * plane + p] = v }
+                }
             }
             return x
         case .image(_, let t):

@@ -42,14 +42,23 @@ final class ImageNetSpecsTests: XCTestCase {
                                              to: models.appendingPathComponent(name))
         }
         try makeImagenette(dir.appendingPathComponent("data/imagenette2-320"))
+        for folder in ["sketches", "masks"] {
+            try FileManager.default.copyItem(at: TestSupport.root.appendingPathComponent("Examples/imagenet/\(folder)"),
+                                             to: dir.appendingPathComponent(folder))
+        }
         let specs = try FileManager.default.contentsOfDirectory(
             at: TestSupport.root.appendingPathComponent("Examples/imagenet"), includingPropertiesForKeys: nil)
             .filter { $0.pathExtension == "yaml" }.sorted { $0.path < $1.path }
-        XCTAssertEqual(specs.count, 10)
+        XCTAssertEqual(specs.count, 14)
+        // The stand-in ResNet has one stage of 8 channels: the units and the feature map the
+        // representation specs name become ones it has.
+        let standinUnits = [("tap: layer4", "tap: layer1"), ("feature: 595", "feature: 3"),
+                            ("units: [100, 595, 1000, 1500]", "units: [0, 3, 5, 7]")]
+        let expectedSamples = ["feature-visualization": 8, "sketch-to-image": 2]
         for spec in specs {
             let name = spec.deletingPathExtension().lastPathComponent
             var text = try String(contentsOf: spec, encoding: .utf8)
-            for (from, to) in [("per_class: 4", "per_class: 1"), ("count: 20", "count: 2"), ("count: 8", "count: 2")] {
+            for (from, to) in [("per_class: 4", "per_class: 1"), ("count: 20", "count: 2"), ("count: 8", "count: 2")] + standinUnits {
                 text = text.replacingOccurrences(of: from, with: to)
             }
             text = text.replacingOccurrences(of: #"steps: \d+"#, with: "steps: 2", options: .regularExpression)
@@ -63,7 +72,7 @@ final class ImageNetSpecsTests: XCTestCase {
             let manifest = try TestSupport.json(out.appendingPathComponent("manifest.json"))
             let samples = manifest["samples"] as! [[String: Any]]
             XCTAssertEqual(manifest["complete"] as? Bool, true, name)
-            XCTAssertEqual(samples.count, name.hasPrefix("generation") ? 10 : 2, name)
+            XCTAssertEqual(samples.count, name.hasPrefix("generation") ? 10 : expectedSamples[name] ?? 2, name)
             for s in samples {
                 let image = try ImageFile.read(out.appendingPathComponent(s["image"] as! String).path)
                 XCTAssertEqual([image.width, image.height], [224, 224], name)
