@@ -64,7 +64,7 @@ let package = Package(
         // Process and path helpers shared by the test targets that run the built rsynth.
         .target(name: "RSynthTestSupport", path: "Tests/RSynthTestSupport"),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "RobustSynthCore", "RSynthTestSupport"]),
-        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints"]),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "RSynthTestSupport"]),
         .testTarget(name: "ResNetEngineTests", dependencies: ["ResNetEngine", "Checkpoints", "RobustSynthCore"]),
         .testTarget(name: "RobustSynthHostTests",
                     dependencies: ["RobustSynthHost", "RobustSynthCore", "SynthPluginABI", "ImageIO", "RSynthTestSupport"]),
