@@ -65,7 +65,7 @@ let package = Package(
         .target(name: "RSynthTestSupport", path: "Tests/RSynthTestSupport"),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "RobustSynthCore", "RSynthTestSupport"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "RSynthTestSupport"]),
-        .testTarget(name: "ResNetEngineTests", dependencies: ["ResNetEngine", "Checkpoints", "RobustSynthCore"]),
+        .testTarget(name: "ResNetEngineTests", dependencies: ["ResNetEngine", "Checkpoints", "RobustSynthCore", "RSynthTestSupport"]),
         .testTarget(name: "RobustSynthHostTests",
                     dependencies: ["RobustSynthHost", "RobustSynthCore", "SynthPluginABI", "ImageIO", "RSynthTestSupport"]),
     ] + plugins.map {
