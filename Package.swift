@@ -67,7 +67,7 @@ let package = Package(
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "RSynthTestSupport"]),
         .testTarget(name: "ResNetEngineTests", dependencies: ["ResNetEngine", "Checkpoints", "RobustSynthCore", "RSynthTestSupport"]),
         .testTarget(name: "RobustSynthHostTests",
-                    dependencies: ["RobustSynthHost", "RobustSynthCore", "SynthPluginABI", "ImageIO", "RSynthTestSupport"]),
+                    dependencies: ["RobustSynthHost", "RobustSynthCore", "SynthPluginABI", "ImageIO", "ResNetEngine", "RSynthTestSupport"]),
     ] + plugins.map {
         .target(name: "\($0.name)Plugin", dependencies: $0.dependencies, path: "Plugins/\($0.name)")
     },

@@ -379,7 +379,11 @@ static int make_conv_w(rk_net *net, const rk_conv_desc *cd, const float *weight,
     }
     if (st != dnnl_success) {
         dnnl_primitive_attr_destroy(attr);
-        seterr(err, errlen, "%s: no forward convolution (%s)", name, dnnl_status2str(st));
+        if (net->dt == dnnl_bf16 && st == dnnl_unimplemented)   // CPUs below AVX-512: not even ref:any
+            seterr(err, errlen, "bfloat16: oneDNN has no fast kernel for %s (%dx%d, %d->%d channels) on this CPU; use float32",
+                   name, cd->kernel, cd->kernel, cd->in_c, cd->out_c);
+        else
+            seterr(err, errlen, "%s: no forward convolution (%s)", name, dnnl_status2str(st));
         return -1;
     }
     dnnl_primitive_attr_destroy(attr);
@@ -440,7 +444,11 @@ static int make_conv_w(rk_net *net, const rk_conv_desc *cd, const float *weight,
                 dnnl_primitive_desc_destroy(hint);
             }
             if (st != dnnl_success) {
-                seterr(err, errlen, "%s: no backward-data convolution (%s)", name, dnnl_status2str(st));
+                if (net->dt == dnnl_bf16 && st == dnnl_unimplemented)
+                    seterr(err, errlen, "bfloat16: oneDNN has no fast kernel for %s (%dx%d, %d->%d channels) on this CPU; use float32",
+                           name, cd->kernel, cd->kernel, cd->in_c, cd->out_c);
+                else
+                    seterr(err, errlen, "%s: no backward-data convolution (%s)", name, dnnl_status2str(st));
                 return -1;
             }
         }
@@ -1127,4 +1135,31 @@ int rk_net_maxpool_choices(rk_net *net, int *dims, unsigned char *out, char *err
     for (int i = 0; i < 4; i++) dims[i] = (int)net->pool_dst_md.dims[i];
     if (!out) return 0;
     return to_plain(net, &net->pool_ws_md, net->pool_ws, dnnl_u8, out, err, errlen);
+}
+
+int rk_cpu_isa(char *name, size_t len) {
+    dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();   // honours ONEDNN_MAX_CPU_ISA / DNNL_MAX_CPU_ISA
+    const char *n = NULL;
+    switch (isa) {
+    case dnnl_cpu_isa_all: n = "all"; break;
+    case dnnl_cpu_isa_sse41: n = "sse41"; break;
+    case dnnl_cpu_isa_avx: n = "avx"; break;
+    case dnnl_cpu_isa_avx2: n = "avx2"; break;
+    case dnnl_cpu_isa_avx512_mic: n = "avx512_mic"; break;
+    case dnnl_cpu_isa_avx512_mic_4ops: n = "avx512_mic_4ops"; break;
+    case dnnl_cpu_isa_avx512_core: n = "avx512_core"; break;
+    case dnnl_cpu_isa_avx512_core_vnni: n = "avx512_core_vnni"; break;
+    case dnnl_cpu_isa_avx512_core_bf16: n = "avx512_core_bf16"; break;
+    case dnnl_cpu_isa_avx512_core_amx: n = "avx512_core_amx"; break;
+    case dnnl_cpu_isa_avx2_vnni: n = "avx2_vnni"; break;
+    default: break;
+    }
+    if (name && len) {
+        if (n) snprintf(name, len, "%s", n);
+        else snprintf(name, len, "isa 0x%x", (unsigned)isa);
+    }
+    // The ISA values are cumulative bit masks: a CPU with AMX also has every AVX-512 core bit.
+    if (((unsigned)isa & (unsigned)dnnl_cpu_isa_avx512_core_amx) == (unsigned)dnnl_cpu_isa_avx512_core_amx) return 2;
+    if (((unsigned)isa & (unsigned)dnnl_cpu_isa_avx512_core) == (unsigned)dnnl_cpu_isa_avx512_core) return 1;
+    return 0;
 }
