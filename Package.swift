@@ -70,10 +70,10 @@ let package = Package(
         // Process and path helpers shared by the test targets that run the built rsynth.
         .target(name: "RSynthTestSupport", path: "Tests/RSynthTestSupport"),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "RobustSynthCore", "RSynthTestSupport"]),
-        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints"]),
-        .testTarget(name: "ResNetEngineTests", dependencies: ["ResNetEngine", "Checkpoints", "RobustSynthCore"]),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "RSynthTestSupport"]),
+        .testTarget(name: "ResNetEngineTests", dependencies: ["ResNetEngine", "Checkpoints", "RobustSynthCore", "RSynthTestSupport"]),
         .testTarget(name: "RobustSynthHostTests",
-                    dependencies: ["RobustSynthHost", "RobustSynthCore", "SynthPluginABI", "ImageIO", "RSynthTestSupport"]),
+                    dependencies: ["RobustSynthHost", "RobustSynthCore", "SynthPluginABI", "ImageIO", "ResNetEngine", "RSynthTestSupport"]),
     ] + plugins.map {
         .target(name: "\($0.name)Plugin", dependencies: $0.dependencies, path: "Plugins/\($0.name)")
     },

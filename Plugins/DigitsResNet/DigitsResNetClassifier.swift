@@ -33,13 +33,33 @@ final class DigitsResNetClassifier: ForwardingClassifier, PluginFactory {
         guard let mean = w.normalizer?.mean ?? floats("mean"), let std = w.normalizer?.std ?? floats("std") else {
             throw PluginError("\(path) stores no normaliser and \(metaPath) gives no mean/std")
         }
-        let size = (meta["input"] as? [Int])?.last ?? 16
+        let size = try Self.inputSize(meta["input"], metaPath: metaPath)
         names = (meta["classes"] as? [Any])?.map { "\($0)" } ?? (0..<w.architecture.numClasses).map(String.init)
         guard names.count == w.architecture.numClasses else {
             throw PluginError("\(metaPath) names \(names.count) classes, the network has \(w.architecture.numClasses)")
         }
         base = try ResNet(weights: w, mean: mean, std: std, inputSize: size, backend: EngineParameters.backend(parameters),
                           precision: EngineParameters.precision(parameters))
+    }
+
+    /// The largest input side a sidecar may declare, as the ResNet-50 plugins' input_size: the
+    /// engine allocates batch x channels x side^2 floats per activation, so a declared 100000x100000
+    /// input once asked for 156 GB.
+    static let maxInputSide = 2048
+
+    /// The sidecar's "input", [channels, height, width] or [height, width] with height == width,
+    /// each side 1...maxInputSide; 16 when it gives none.
+    static func inputSize(_ value: Any?, metaPath: String) throws -> Int {
+        guard let value else { return 16 }
+        guard let dims = value as? [Int], dims.count >= 2, dims.count <= 3 else {
+            let text = (value as? [Any]).map { "[" + $0.map { "\($0)" }.joined(separator: ", ") + "]" } ?? "\(value)"
+            throw PluginError("\(metaPath): 'input' must be [channels, height, width], got \(text)")
+        }
+        let (h, w) = (dims[dims.count - 2], dims[dims.count - 1])
+        guard h == w, (1...maxInputSide).contains(w) else {
+            throw PluginError("\(metaPath): 'input' declares a \(h)x\(w) input; it must be square, at most \(maxInputSide)x\(maxInputSide)")
+        }
+        return w
     }
 
     func className(_ index: Int) -> String? { index >= 0 && index < names.count ? names[index] : nil }

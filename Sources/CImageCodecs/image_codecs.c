@@ -43,7 +43,7 @@ static void ic_jpeg_emit_message(j_common_ptr cinfo, int level) {
     }
 }
 
-int ic_decode_jpeg(const unsigned char *data, size_t size,
+int ic_decode_jpeg(const unsigned char *data, size_t size, size_t max_pixels,
                    int *out_width, int *out_height, unsigned char **out_pixels,
                    char *err, size_t err_size) {
     struct jpeg_decompress_struct cinfo;
@@ -68,6 +68,14 @@ int ic_decode_jpeg(const unsigned char *data, size_t size,
     jpeg_create_decompress(&cinfo);
     jpeg_mem_src(&cinfo, data, (unsigned long)size);
     jpeg_read_header(&cinfo, TRUE);
+    /* Before jpeg_start_decompress, which allocates whole-image buffers for progressive files. */
+    if ((size_t)cinfo.image_width * (size_t)cinfo.image_height > max_pixels) {
+        *out_width = (int)cinfo.image_width;
+        *out_height = (int)cinfo.image_height;
+        set_err(err, err_size, "too many pixels");
+        jpeg_destroy_decompress(&cinfo);
+        return 2;
+    }
     int cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
     cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
     jpeg_start_decompress(&cinfo);
@@ -199,7 +207,7 @@ static void ic_png_read_fn(png_structp png, png_bytep out, size_t length) {
     src->pos += length;
 }
 
-int ic_decode_png(const unsigned char *data, size_t size,
+int ic_decode_png(const unsigned char *data, size_t size, size_t max_pixels,
                   int *out_width, int *out_height, unsigned char **out_pixels,
                   char *err, size_t err_size) {
     struct ic_png_error perr;
@@ -230,6 +238,13 @@ int ic_decode_png(const unsigned char *data, size_t size,
     png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
     int color_type = png_get_color_type(png, info);
     int bit_depth = png_get_bit_depth(png, info);
+    if ((size_t)w * (size_t)h > max_pixels) {
+        *out_width = (int)(w > 0x7fffffff ? 0x7fffffff : w);
+        *out_height = (int)(h > 0x7fffffff ? 0x7fffffff : h);
+        set_err(err, err_size, "too many pixels");
+        png_destroy_read_struct(&png, &info, NULL);
+        return 2;
+    }
     if (w == 0 || h == 0 || (size_t)w * h > ((size_t)1 << 31)) png_error(png, "unsupported image size");
     /* Everything to 8-bit RGB, without gamma or colour-profile conversion (as PIL and
      * torchvision read PNGs): palette -> RGB, 1/2/4-bit grey -> 8-bit, 16 -> 8 bits

@@ -49,30 +49,48 @@ public struct Checkpoint: Sendable {
         return try decode(data, path: path)
     }
 
+    /// Tensors may share storages (tied weights, views) and expand them (stride 0), so the values
+    /// a file describes can exceed what it holds. Materialised, they must stay within
+    /// `elementsPerFileByte` per byte of the file, or `smallTotalElements` for small files: a
+    /// hostile file of a few kilobytes cannot describe gigabytes of weights.
+    public static let elementsPerFileByte = 4
+    public static let smallTotalElements = 1 << 24
+
     /// Reads a checkpoint from bytes already in memory; `path` is only used to name it.
     static func decode(_ data: Data, path: String) throws -> Checkpoint {
         let file = ByteReader(data)
         do {
-            if file.count == 0 { throw FormatError("not a checkpoint: the file is empty") }
-            if ZipArchive.looksLikeZip(file) {
-                let (key, tensors) = try PyTorchZip.read(file)
-                return Checkpoint(path: path, format: .pytorchZip, tensors: tensors, stateDictKey: key)
+            let checkpoint = try decodeFormat(file, path: path)
+            var total = 0
+            for t in checkpoint.tensors { total = checkedAdd(total, t.count) ?? Int.max }
+            let limit = max(checkedMul(file.count, elementsPerFileByte) ?? Int.max, smallTotalElements)
+            guard total <= limit else {
+                throw FormatError("refusing to load: its \(checkpoint.tensors.count) tensors describe \(total) elements in all, more than the \(limit) allowed for a \(file.count)-byte file (\(elementsPerFileByte) per byte, at least \(smallTotalElements)); views or expanded tensors repeat the same storage")
             }
-            // safetensors before legacy: its header length's low byte may well be 0x80, a pickle's
-            // first byte, while a legacy file never has "{" at byte 8.
-            if Safetensors.looksLikeSafetensors(file) {
-                return Checkpoint(path: path, format: .safetensors, tensors: try Safetensors.read(file), stateDictKey: "")
-            }
-            if LegacyFormat.looksLikeLegacy(file) {
-                let (key, tensors) = try LegacyFormat.read(file)
-                return Checkpoint(path: path, format: .pytorchLegacy, tensors: tensors, stateDictKey: key)
-            }
-            let head = file.data.prefix(8).map { String(format: "%02x", $0) }.joined(separator: " ")
-            throw FormatError("not a checkpoint: expected a PyTorch zip archive, a legacy PyTorch file or safetensors, but the file starts with \(head)")
+            return checkpoint
         } catch let e as FormatError {
             throw CheckpointError(path: path, e.message)
         } catch {
             throw CheckpointError(path: path, "unexpected error: \(error)")
         }
+    }
+
+    private static func decodeFormat(_ file: ByteReader, path: String) throws -> Checkpoint {
+        if file.count == 0 { throw FormatError("not a checkpoint: the file is empty") }
+        if ZipArchive.looksLikeZip(file) {
+            let (key, tensors) = try PyTorchZip.read(file)
+            return Checkpoint(path: path, format: .pytorchZip, tensors: tensors, stateDictKey: key)
+        }
+        // safetensors before legacy: its header length's low byte may well be 0x80, a pickle's
+        // first byte, while a legacy file never has "{" at byte 8.
+        if Safetensors.looksLikeSafetensors(file) {
+            return Checkpoint(path: path, format: .safetensors, tensors: try Safetensors.read(file), stateDictKey: "")
+        }
+        if LegacyFormat.looksLikeLegacy(file) {
+            let (key, tensors) = try LegacyFormat.read(file)
+            return Checkpoint(path: path, format: .pytorchLegacy, tensors: tensors, stateDictKey: key)
+        }
+        let head = file.data.prefix(8).map { String(format: "%02x", $0) }.joined(separator: " ")
+        throw FormatError("not a checkpoint: expected a PyTorch zip archive, a legacy PyTorch file or safetensors, but the file starts with \(head)")
     }
 }

@@ -14,13 +14,23 @@ public struct CheckpointTensor: Sendable {
     private let firstByte: Int       // the element at index (0, 0, ...)
     private let strides: [Int]       // in elements
     private let contiguous: Bool
-    static let maxExpandedCount = 1 << 28
+    /// Expanded tensors (stride 0) describe more elements than their storage holds, and `floats()`
+    /// materialises them all. A tensor may describe at most `expansionFactor` times its storage's
+    /// elements, or `smallExpandedCount` elements whatever its storage, so a tiny hostile file
+    /// cannot ask for gigabytes (a 17.8 KB file once reached 7.8 GB).
+    public static let expansionFactor = 16
+    public static let smallExpandedCount = 1 << 16
 
     /// Validates the geometry against its storage region, so `floats()` can never read outside it.
     init(name: String, shape: [Int], strides: [Int], dtype: TensorDType, file: Data,
          regionStart: Int, regionLength: Int, firstElement: Int, what: String) throws {
         guard shape.count == strides.count, shape.allSatisfy({ $0 >= 0 }), strides.allSatisfy({ $0 >= 0 }) else {
             throw FormatError("tensor '\(name)' has a malformed shape \(shape) or strides \(strides)")
+        }
+        // The readers check their regions; this is the last line before raw pointers are used.
+        guard regionStart >= 0, regionLength >= 0, let regionEnd = checkedAdd(regionStart, regionLength),
+              regionEnd <= file.count, firstElement >= 0 else {
+            throw FormatError("corrupt file: tensor '\(name)' has its \(what) at bytes \(regionStart) (length \(regionLength), first element \(firstElement)), outside the file's \(file.count) bytes")
         }
         var count = 1
         var lastElement = firstElement  // index of the furthest element reached
@@ -34,10 +44,12 @@ public struct CheckpointTensor: Sendable {
             }
         }
         let size = dtype.byteSize
+        let held = regionLength / size
         // More elements than the storage holds is only possible with zero strides (expanded
         // tensors); cap those so a hostile file cannot make floats() allocate without bound.
-        guard count <= max(regionLength / size, Self.maxExpandedCount) else {
-            throw FormatError("tensor '\(name)' has \(count) elements (shape \(shape), strides \(strides)) but its \(what) holds only \(regionLength / size)")
+        let allowed = max(checkedMul(held, Self.expansionFactor) ?? Int.max, Self.smallExpandedCount)
+        guard count <= max(held, allowed) else {
+            throw FormatError("refusing to load: tensor '\(name)' has \(count) elements (shape \(shape), strides \(strides)) but its \(what) holds only \(held); at most \(Self.expansionFactor) times the storage (or \(Self.smallExpandedCount) elements) is accepted")
         }
         if count > 0 {
             guard let endByte = checkedMul(lastElement, size).flatMap({ checkedAdd($0, size) }),

@@ -27,13 +27,19 @@ enum Safetensors {
         for (name, value) in header where name != "__metadata__" {
             guard let info = value as? [String: Any], let code = info["dtype"] as? String,
                   let shape = intArray(info["shape"]), let offsets = intArray(info["data_offsets"]),
-                  offsets.count == 2, offsets[0] <= offsets[1] else {
+                  offsets.count == 2 else {
                 throw FormatError("corrupt safetensors file: bad header entry for '\(name)'")
             }
             guard let dtype = TensorDType(safetensorsCode: code) else {
                 throw FormatError("unsupported safetensors dtype '\(code)' for tensor '\(name)'")
             }
+            // Offsets are relative to the end of the header: 0 <= begin <= end <= the data's size.
+            // Checked before any subtraction, so no value in the file can overflow or point
+            // before the data (into the header or outside the mapped file).
             let (begin, end) = (offsets[0], offsets[1])
+            guard begin >= 0, begin <= end else {
+                throw FormatError("corrupt safetensors file: tensor '\(name)' has data_offsets [\(begin), \(end)]; they must satisfy 0 <= begin <= end")
+            }
             guard end <= dataLength else {
                 throw FormatError("truncated safetensors file: tensor '\(name)' needs bytes \(begin)..<\(end) of the data, but only \(dataLength) bytes follow the header")
             }
@@ -41,13 +47,19 @@ enum Safetensors {
             var count = 1
             for d in shape.indices.reversed() {
                 strides[d] = count
-                guard shape[d] >= 0, let c = checkedMul(count, shape[d]) else {
-                    throw FormatError("corrupt safetensors file: tensor '\(name)' has shape \(shape)")
+                guard shape[d] >= 0 else {
+                    throw FormatError("corrupt safetensors file: tensor '\(name)' has a negative size in shape \(shape)")
+                }
+                guard let c = checkedMul(count, shape[d]) else {
+                    throw FormatError("corrupt safetensors file: tensor '\(name)' has shape \(shape), more elements than a 64-bit count holds")
                 }
                 count = c
             }
-            guard checkedMul(count, dtype.byteSize) == end - begin else {
-                throw FormatError("corrupt safetensors file: tensor '\(name)' has \(end - begin) bytes but shape \(shape) of \(code) needs \(count * dtype.byteSize)")
+            guard let needed = checkedMul(count, dtype.byteSize) else {
+                throw FormatError("corrupt safetensors file: tensor '\(name)' has shape \(shape) of \(code), which needs more than \(Int.max) bytes")
+            }
+            guard needed == end - begin else {
+                throw FormatError("corrupt safetensors file: tensor '\(name)' has \(end - begin) bytes but shape \(shape) of \(code) needs \(needed)")
             }
             let tensor = try CheckpointTensor(name: name, shape: shape, strides: strides, dtype: dtype,
                                               file: file.data, regionStart: dataStart + begin,

@@ -16,7 +16,7 @@ enum TorchPickle {
         }
         var elementOffset = 0
         if a.count >= 6, let view = a[5].asTupleItems {
-            guard view.count == 3, let offset = view[1].asInt, offset >= 0 else {
+            guard view.count == 3, let offset = view[1].asInt, offset >= 0, (view[2].asInt ?? -1) >= 0 else {
                 throw FormatError("corrupt pickle in \(context): malformed storage view of '\(key)'")
             }
             elementOffset = offset

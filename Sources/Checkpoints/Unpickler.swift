@@ -8,6 +8,18 @@ import Foundation
 /// user learns the file is hostile instead of getting a puzzling "no state dict" error.
 struct Unpickler {
     static let maxDepth = 1000
+    /// Memory bounds. Each opcode creates at most one value, so without them a pickle's memory
+    /// grows with its length at tens of bytes per byte (10 MB of DUP took 1.3 GB). PyTorch's own
+    /// pickles keep a few thousand values on the stack (SETITEMS batches of 1000) and one memo
+    /// entry per object (tens of thousands for the largest models); these limits are far above
+    /// that and keep a hostile pickle within a few hundred MB however long it is.
+    static let maxStack = 1 << 20
+    static let maxMemo = 1 << 18
+    static let maxItems = 1 << 21
+
+    /// Items put into lists, tuples and dicts so far (a reference, so non-mutating helpers count too).
+    private final class Budget { var items = 0 }
+    private let budget = Budget()
 
     private let r: ByteReader
     private(set) var position: Int
@@ -32,12 +44,20 @@ struct Unpickler {
     mutating func load() throws -> PickleValue {
         stack = []; marks = []; memo = [:]
         let ctx = context // captured by fail() below; capturing self would overlap with mutations
+        budget.items = 0
         while true {
             let at = position
             let op = try r.u8(position, "\(context): the next opcode")
             position += 1
             func fail(_ problem: String) -> FormatError {
                 FormatError("corrupt pickle in \(ctx): \(problem) (opcode 0x\(String(op, radix: 16)) at byte \(at))")
+            }
+            // One value per opcode at most, so checking before each one keeps within the bounds.
+            if stack.count + marks.count >= Self.maxStack || memo.count >= Self.maxMemo || budget.items > Self.maxItems {
+                let what = stack.count + marks.count >= Self.maxStack ? "more than \(Self.maxStack) values on its stack"
+                    : memo.count >= Self.maxMemo ? "more than \(Self.maxMemo) memo entries"
+                    : "more than \(Self.maxItems) items in its containers"
+                throw FormatError("refusing to load: \(ctx) builds \(what) (at byte \(at)), far more than any checkpoint needs")
             }
             switch op {
             case 0x80: // PROTO
@@ -263,6 +283,7 @@ struct Unpickler {
     // MARK: containers
 
     private func tuple(_ items: [PickleValue], _ fail: (String) -> FormatError) throws -> PickleValue {
+        budget.items += items.count
         for item in items { try nest(item, fail) }
         return .tuple(PickleTuple(items))
     }
@@ -278,6 +299,7 @@ struct Unpickler {
         switch target {
         case .list(let list):
             guard !list.frozen else { throw fail("a list is changed after being nested (unsupported)") }
+            budget.items += items.count
             for item in items {
                 try nest(item, fail)
                 list.items.append(item)
@@ -293,6 +315,7 @@ struct Unpickler {
         switch target {
         case .dict(let dict):
             guard !dict.frozen else { throw fail("a dict is changed after being nested (unsupported)") }
+            budget.items += items.count
             for i in stride(from: 0, to: items.count, by: 2) {
                 try nest(items[i], fail)
                 try nest(items[i + 1], fail)

@@ -38,7 +38,8 @@ public struct RGBImage: Equatable, Sendable {
     }
 
     /// Example `index` of an image tensor [N, 3, H, W] or [3, H, W] (values in [0, 1]) as bytes:
-    /// round(clamp(v, 0, 1) * 255).
+    /// round(clamp(v, 0, 1) * 255), NaN as 0. Callers that save results use
+    /// `ImageFile.requireFinite` first, so a NaN is reported rather than drawn.
     public init(tensor: Tensor, index: Int = 0) {
         let s = tensor.shape
         precondition((s.count == 4 && s[1] == 3) || (s.count == 3 && s[0] == 3),
@@ -49,7 +50,9 @@ public struct RGBImage: Equatable, Sendable {
         tensor.data.withUnsafeBufferPointer { src in
             for i in 0..<n {
                 for c in 0..<3 {
-                    let v = Swift.min(Swift.max(src[base + c * n + i], 0), 1)
+                    // NaN (which min/max pass through, and UInt8() traps on) becomes 0.
+                    let x = src[base + c * n + i]
+                    let v = x.isNaN ? 0 : Swift.min(Swift.max(x, 0), 1)
                     p[3 * i + c] = UInt8((v * 255).rounded())
                 }
             }
@@ -102,6 +105,20 @@ public enum ImageFile {
     /// File name extensions (lower case) that `read` understands.
     public static let imageExtensions: Set<String> = ["jpg", "jpeg", "png"]
 
+    /// The most pixels a decoded image may have: 64 megapixels (192 MB of RGB), or the positive
+    /// integer in the environment variable RSYNTH_MAX_IMAGE_PIXELS. Checked against the size a file's
+    /// header declares before any pixel buffer is allocated, so a small file cannot claim gigabytes.
+    public static let defaultMaxPixels = 64 << 20
+    public static let maxPixelsVariable = "RSYNTH_MAX_IMAGE_PIXELS"
+
+    public static func maxPixels() throws -> Int {
+        guard let text = ProcessInfo.processInfo.environment[maxPixelsVariable] else { return defaultMaxPixels }
+        guard let n = Int(text.trimmingCharacters(in: .whitespaces)), n > 0 else {
+            throw ImageError("\(maxPixelsVariable) must be a positive number of pixels, got '\(text)'")
+        }
+        return n
+    }
+
     /// Reads a PNG or JPEG (recognised by content, not name) as 8-bit RGB.
     public static func read(_ path: String) throws -> RGBImage {
         try decode(readBytes(path), name: path)
@@ -116,12 +133,17 @@ public enum ImageFile {
             let head = bytes.prefix(4).map { String(format: "%02x", $0) }.joined(separator: " ")
             throw ImageError.unreadable(name, "not a PNG or JPEG file (it starts with \(head))")
         }
+        let limit: Int
+        do { limit = try maxPixels() } catch let e as ImageError { throw ImageError.unreadable(name, e.message) }
         var w: Int32 = 0, h: Int32 = 0
         var out: UnsafeMutablePointer<UInt8>?
         var err = [CChar](repeating: 0, count: 512)
         let rc = bytes.withUnsafeBufferPointer { b in
-            isPNG ? ic_decode_png(b.baseAddress, b.count, &w, &h, &out, &err, err.count)
-                  : ic_decode_jpeg(b.baseAddress, b.count, &w, &h, &out, &err, err.count)
+            isPNG ? ic_decode_png(b.baseAddress, b.count, limit, &w, &h, &out, &err, err.count)
+                  : ic_decode_jpeg(b.baseAddress, b.count, limit, &w, &h, &out, &err, err.count)
+        }
+        if rc == 2 {
+            throw ImageError.unreadable(name, "\(isPNG ? "PNG" : "JPEG"): the header declares \(w)x\(h) pixels, more than the limit of \(limit) (set \(maxPixelsVariable) to raise it)")
         }
         guard rc == 0, let out else {
             let reason = String(cString: err)
@@ -130,6 +152,24 @@ public enum ImageFile {
         defer { ic_free(out) }
         let n = Int(w) * Int(h) * 3
         return RGBImage(width: Int(w), height: Int(h), pixels: Array(UnsafeBufferPointer(start: out, count: n)))
+    }
+
+    /// Throws unless every value of `tensor` is finite: an image written from NaN or infinity
+    /// would hide a failed computation behind black or white pixels.
+    public static func requireFinite(_ tensor: Tensor, for path: String) throws {
+        guard let i = tensor.data.firstIndex(where: { !$0.isFinite }) else { return }
+        let bad = tensor.data.lazy.filter { !$0.isFinite }.count
+        var index = [Int](repeating: 0, count: tensor.shape.count), rest = i
+        for d in tensor.shape.indices.reversed() where tensor.shape[d] > 0 {
+            index[d] = rest % tensor.shape[d]; rest /= tensor.shape[d]
+        }
+        throw ImageError("cannot write image '\(path)': the tensor \(tensor.shape) has \(bad) non-finite value\(bad == 1 ? "" : "s") (the first, \(tensor.data[i]), at \(index))")
+    }
+
+    /// Example `index` of an image tensor as a PNG, refused if it holds NaN or infinity.
+    public static func writePNG(_ tensor: Tensor, index: Int = 0, to path: String) throws {
+        try requireFinite(tensor, for: path)
+        try writePNG(RGBImage(tensor: tensor, index: index), to: path)
     }
 
     /// Writes an 8-bit RGB PNG atomically (a temporary name in the same folder, then rename).

@@ -174,6 +174,25 @@ public final class ResNet: Classifier {
     }
 }
 
+extension ResNet {
+    /// What this CPU (as oneDNN sees it, after ONEDNN_MAX_CPU_ISA / DNNL_MAX_CPU_ISA) offers bfloat16.
+    public enum BFloat16Kernels: Int, Sendable {
+        /// Below AVX-512: oneDNN has no bfloat16 convolutions; .bfloat16 is refused.
+        case none = 0
+        /// AVX-512 core: fast kernels for layers whose channel counts are multiples of 16.
+        case avx512 = 1
+        /// AMX: fast kernels for small channel counts (8) too.
+        case amx = 2
+    }
+
+    /// The instruction set oneDNN uses here, by oneDNN's name (e.g. "avx2"), and its bfloat16 kernels.
+    public static var cpuISA: (name: String, bfloat16: BFloat16Kernels) {
+        var name = [CChar](repeating: 0, count: 64)
+        let level = rk_cpu_isa(&name, name.count)
+        return (String(cString: name), BFloat16Kernels(rawValue: Int(level)) ?? .none)
+    }
+}
+
 /// The oneDNN net for one batch size (ResNetKernels' rk_net).
 final class FastNet {
     let net: OpaquePointer

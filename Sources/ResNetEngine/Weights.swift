@@ -141,7 +141,21 @@ public struct ResNetWeights {
                 throw ResNetWeightsError("key \(prefix)\(name): expected shape \(expected), found \(s)")
             }
             used.insert(name)
-            return try values(prefix + name)
+            return try checkedValues(prefix + name)
+        }
+        // Non-finite weights or a negative running variance make PyTorch's logits NaN, but folding
+        // BatchNorm into the convolutions can hide them (a NaN in a channel ReLU then zeroes), so
+        // they are refused here, by key, rather than giving finite logits PyTorch would not.
+        func checkedValues(_ key: String) throws -> [Float] {
+            let v = try values(key)
+            if let i = v.firstIndex(where: { !$0.isFinite }) {
+                let n = v.lazy.filter { !$0.isFinite }.count
+                throw ResNetWeightsError("key \(key) holds \(n) non-finite value\(n == 1 ? "" : "s") (the first, \(v[i]), at element \(i)); PyTorch's logits would be NaN or infinite")
+            }
+            if key.hasSuffix(".running_var"), let i = v.firstIndex(where: { $0 < 0 }) {
+                throw ResNetWeightsError("key \(key) holds a negative BatchNorm running variance (\(v[i]) at element \(i)); PyTorch's logits would be NaN")
+            }
+            return v
         }
         func convBN(_ conv: String, _ bn: String, inC: Int, outC: Int, k: Int, stride: Int, pad: Int) throws -> ConvBN {
             ConvBN(weight: try need(conv + ".weight", [outC, inC, k, k]),
@@ -228,7 +242,7 @@ public struct ResNetWeights {
                 guard ms.reduce(1, *) == inputChannels, ss.reduce(1, *) == inputChannels else {
                     throw ResNetWeightsError("key \(mk)/\(sk): expected [\(inputChannels), 1, 1], found \(ms) and \(ss)")
                 }
-                normalizer = (try values(mk), try values(sk))
+                normalizer = (try checkedValues(mk), try checkedValues(sk))
             } else {
                 let missing = keys[mk] == nil ? mk : sk
                 throw ResNetWeightsError("missing key \(missing) (expected shape [\(inputChannels), 1, 1]): "

@@ -1246,3 +1246,30 @@ int rk_net_maxpool_choices(rk_net *net, int *dims, unsigned char *out, char *err
     if (!out) return 0;
     return to_plain(net, &net->pool_ws_md, net->pool_ws, dnnl_u8, out, err, errlen);
 }
+
+int rk_cpu_isa(char *name, size_t len) {
+    dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();   // honours ONEDNN_MAX_CPU_ISA / DNNL_MAX_CPU_ISA
+    const char *n = NULL;
+    switch (isa) {
+    case dnnl_cpu_isa_all: n = "all"; break;
+    case dnnl_cpu_isa_sse41: n = "sse41"; break;
+    case dnnl_cpu_isa_avx: n = "avx"; break;
+    case dnnl_cpu_isa_avx2: n = "avx2"; break;
+    case dnnl_cpu_isa_avx512_mic: n = "avx512_mic"; break;
+    case dnnl_cpu_isa_avx512_mic_4ops: n = "avx512_mic_4ops"; break;
+    case dnnl_cpu_isa_avx512_core: n = "avx512_core"; break;
+    case dnnl_cpu_isa_avx512_core_vnni: n = "avx512_core_vnni"; break;
+    case dnnl_cpu_isa_avx512_core_bf16: n = "avx512_core_bf16"; break;
+    case dnnl_cpu_isa_avx512_core_amx: n = "avx512_core_amx"; break;
+    case dnnl_cpu_isa_avx2_vnni: n = "avx2_vnni"; break;
+    default: break;
+    }
+    if (name && len) {
+        if (n) snprintf(name, len, "%s", n);
+        else snprintf(name, len, "isa 0x%x", (unsigned)isa);
+    }
+    // The ISA values are cumulative bit masks: a CPU with AMX also has every AVX-512 core bit.
+    if (((unsigned)isa & (unsigned)dnnl_cpu_isa_avx512_core_amx) == (unsigned)dnnl_cpu_isa_avx512_core_amx) return 2;
+    if (((unsigned)isa & (unsigned)dnnl_cpu_isa_avx512_core) == (unsigned)dnnl_cpu_isa_avx512_core) return 1;
+    return 0;
+}

@@ -18,11 +18,11 @@ public enum RunFolder {
         func path(_ rel: String) -> String { (dir as NSString).appendingPathComponent(rel) }
         r.image = base + ".png"
         r.seed_image = base + "-seed.png"
-        try ImageFile.writePNG(RGBImage(tensor: result), to: path(r.image))
-        try ImageFile.writePNG(RGBImage(tensor: source), to: path(r.seed_image))
+        try ImageFile.writePNG(result, to: path(r.image))
+        try ImageFile.writePNG(source, to: path(r.seed_image))
         if showStart {
             r.start_image = base + "-start.png"
-            try ImageFile.writePNG(RGBImage(tensor: start), to: path(r.start_image!))
+            try ImageFile.writePNG(start, to: path(r.start_image!))
         }
         if saveTensors {
             r.seed_tensor = base + "-seed.npy"

@@ -52,6 +52,7 @@ struct SeedsSampleCommand: ParsableCommand {
         if SeedsCLI.fileExtension(out) == "npy" {
             try NPY.write(x, to: out)
         } else {
+            try ImageFile.requireFinite(x, for: out)
             let grid = ImageGrid.make(RGBImage.images(from: x), columns: min(count, 8), gap: 2, minCellSize: 112)
             try ImageFile.writePNG(grid, to: out)
         }

@@ -45,6 +45,7 @@ struct SeedsShowCommand: ParsableCommand {
                 let s = RandomStream.sampleSeed(run: seed, index: r * SeedDistribution.allCases.count + c)
                 let x = try SeedSampling.draw(dist, model: m, classes: [cm.label], seeds: [s],
                                               size: (height: size, width: size), upsample: upsample)
+                try ImageFile.requireFinite(x, for: out)
                 row.append(RGBImage(tensor: x))
             }
             rows.append(row)

@@ -96,3 +96,16 @@ public enum TestSupport {
         return (shape, values)
     }
 }
+
+extension TestSupport {
+    /// Runs the built rsynth like `rsynth(_:)`, but under `ulimit -v` (address space, through
+    /// /bin/sh): a command that tries a larger allocation fails (a trap, not exit status 1). The
+    /// tests of hostile inputs use it to show an error comes before any large allocation. (Peak
+    /// RSS from wait4 is no measure here: posix_spawn's vfork carries the parent's high-water
+    /// mark into the child.)
+    public static func rsynth(_ arguments: [String], memoryLimitMiB: Int, environment: [String: String] = [:]) throws -> Output {
+        try run(URL(fileURLWithPath: "/bin/sh"),
+                ["-c", "ulimit -v \(memoryLimitMiB * 1024) && exec \"$0\" \"$@\"", rsynth.path] + arguments,
+                environment: environment)
+    }
+}

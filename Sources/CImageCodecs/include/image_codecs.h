@@ -14,10 +14,14 @@
 extern "C" {
 #endif
 
+/* Both decoders refuse an image whose header declares more than `max_pixels` pixels, before
+ * the codec or this code allocates anything for its pixels: they return 2, with the declared size
+ * in *out_width and *out_height (a truncated file of a few hundred bytes can declare 40000x40000). */
+
 /* Decodes a JPEG held in memory to 8-bit interleaved RGB (grey, YCbCr and CMYK/YCCK inputs).
  * A truncated file ("Premature end of JPEG file") counts as an error. *out_pixels is malloc'd:
  * release it with ic_free. */
-int ic_decode_jpeg(const unsigned char *data, size_t size,
+int ic_decode_jpeg(const unsigned char *data, size_t size, size_t max_pixels,
                    int *out_width, int *out_height, unsigned char **out_pixels,
                    char *err, size_t err_size);
 
@@ -27,7 +31,7 @@ int ic_decode_jpeg(const unsigned char *data, size_t size,
  * libpng's low-level reader is used, with its setjmp in this function: the simplified png_image
  * API assumes a 16-bit file without gAMA is linear and gamma-encodes it (11 * 257 came out as 61
  * instead of 11), and converts 8-bit files that carry gAMA, which PIL does not. */
-int ic_decode_png(const unsigned char *data, size_t size,
+int ic_decode_png(const unsigned char *data, size_t size, size_t max_pixels,
                   int *out_width, int *out_height, unsigned char **out_pixels,
                   char *err, size_t err_size);
 

@@ -113,6 +113,12 @@ size_t rk_net_bytes(const rk_net *net);
 // A newline-separated list "layer: forward impl / backward impl" (owned by the net).
 const char *rk_net_impl_info(const rk_net *net);
 
+// The CPU instruction set oneDNN uses here (dnnl_get_effective_cpu_isa, which honours
+// ONEDNN_MAX_CPU_ISA / DNNL_MAX_CPU_ISA), its name written into `name`. Returns what it means for
+// bfloat16: 0 no AVX-512 (oneDNN 2.6 has no bfloat16 convolutions at all), 1 AVX-512 core
+// (bfloat16 kernels for channel counts in multiples of 16), 2 AMX (kernels for small counts too).
+int rk_cpu_isa(char *name, size_t len);
+
 // The decisions of the most recent forward, so that a test can run the reference backward
 // through exactly the same ones (on deep nets a few ReLU inputs lie within rounding of zero and
 // two float32 implementations may switch them differently). dims receives [N, C, H, W]; out

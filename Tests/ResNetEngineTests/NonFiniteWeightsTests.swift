@@ -1,0 +1,59 @@
+import Foundation
+import RSynthTestSupport
+import XCTest
+@testable import ResNetEngine
+
+/// Issue 11: NaN or infinity in a weight the engine uses, or a negative BatchNorm running variance,
+/// makes PyTorch's logits NaN, while folded BatchNorm could give finite ones. Refused at load,
+/// naming the key (and, through ResNetFile and rsynth, the file).
+final class NonFiniteWeightsTests: XCTestCase {
+    func testNonFiniteWeightsAndNegativeVarianceAreRefusedByKey() throws {
+        let f = try Fixture.load("digits")
+        func refused(_ key: String, _ index: Int, _ value: Float, madry: Bool = false) -> String {
+            var sd = madry ? f.madryStateDict() : f.stateDict
+            sd[key]!.values[index] = value
+            do { _ = try ResNetWeights.from(tensors: sd); return "loaded" } catch { return "\(error)" }
+        }
+        XCTAssertEqual(refused("layer1.0.bn1.running_mean", 3, .nan),
+                       "key layer1.0.bn1.running_mean holds 1 non-finite value (the first, nan, at element 3); PyTorch's logits would be NaN or infinite")
+        XCTAssertEqual(refused("conv1.weight", 0, -.infinity),
+                       "key conv1.weight holds 1 non-finite value (the first, -inf, at element 0); PyTorch's logits would be NaN or infinite")
+        XCTAssertEqual(refused("fc.bias", 9, .infinity),
+                       "key fc.bias holds 1 non-finite value (the first, inf, at element 9); PyTorch's logits would be NaN or infinite")
+        XCTAssertEqual(refused("layer2.0.bn2.running_var", 5, -1),
+                       "key layer2.0.bn2.running_var holds a negative BatchNorm running variance (-1.0 at element 5); PyTorch's logits would be NaN")
+        XCTAssertEqual(refused("module.normalizer.new_std", 1, .nan, madry: true),
+                       "key module.normalizer.new_std holds 1 non-finite value (the first, nan, at element 1); PyTorch's logits would be NaN or infinite")
+        XCTAssertEqual(refused("layer2.0.bn2.running_var", 5, 0), "loaded")  // zero variance is finite (eps)
+    }
+
+    /// The same through a file and `rsynth classify`: one line naming the file and the key.
+    func testRSynthClassifyRefusesANaNCheckpoint() throws {
+        let f = try Fixture.load("digits")
+        var sd = f.stateDict
+        sd["layer1.0.bn1.running_var"]!.values[2] = .nan
+        let dir = TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let weights = dir.appendingPathComponent("nan.safetensors")
+        try Self.safetensors(sd).write(to: weights)
+        try JSONSerialization.data(withJSONObject: ["mean": f.mean.map(Double.init), "std": f.std.map(Double.init)])
+            .write(to: dir.appendingPathComponent("nan.json"))
+        let image = TestSupport.root.appendingPathComponent("Examples/results/inpainting.png").path
+        let r = try TestSupport.rsynth(["classify", "--classifier", "digits-resnet", "--weights", weights.path, image])
+        XCTAssertEqual(r.status, 1, r.stdout)
+        XCTAssertEqual(r.stderr, "Error: plugin 'digits-resnet': \(weights.path): key layer1.0.bn1.running_var holds 1 non-finite value (the first, nan, at element 2); PyTorch's logits would be NaN or infinite\n")
+    }
+
+    /// A float32 safetensors file of a state dict.
+    static func safetensors(_ sd: [String: (shape: [Int], values: [Float])]) throws -> Data {
+        var header = [String: Any](), body = Data()
+        for key in sd.keys.sorted() {
+            let (shape, values) = sd[key]!
+            header[key] = ["dtype": "F32", "shape": shape, "data_offsets": [body.count, body.count + 4 * values.count]]
+            values.withUnsafeBytes { body.append(contentsOf: $0) }
+        }
+        let json = try JSONSerialization.data(withJSONObject: header)
+        var n = UInt64(json.count).littleEndian
+        return Data(bytes: &n, count: 8) + json + body
+    }
+}
