@@ -67,6 +67,60 @@ final class RepresentationTasksTests: XCTestCase {
     }
 }
 
+extension RepresentationTasksTests {
+    func spec(_ task: String, seed: String = "{ plugin: uniform }") -> String {
+        """
+        version: 1
+        classifier: { plugin: digits-resnet, with: { weights: \(TestSupport.root.path)/Examples/digits/models/digits-robust.pt } }
+        seed:       \(seed)
+        task:       \(task)
+        constraints:
+          - { plugin: l2-ball, with: { eps: 5 } }
+          - { plugin: masked-penalty }
+        optimizer:  { steps: 2 }
+
+        """
+    }
+
+    /// A tap the classifier does not offer, a unit out of range, a mask of the wrong size, a
+    /// sketch that is not an image: one error before anything runs (no run folder is made),
+    /// at the spec's line and column where validation can know, else naming the file.
+    func testBadInputIsRefusedBeforeAnythingRuns() throws {
+        let dir = TestSupport.temporaryDirectory()
+        let notImage = dir.appendingPathComponent("sketch.png")
+        TestSupport.write("not a picture", to: notImage)
+        let wrongMask = TestSupport.root.appendingPathComponent("Examples/imagenet/masks/centre.png").path
+        let data = "{ plugin: dataset-image, with: { dataset: \(TestSupport.root.path)/Examples/digits/data/test, labels: \"10\", transform: resize } }"
+        let cases: [(task: String, seed: String?, validate: String?, run: String)] = [
+            ("{ plugin: feature-visualization, with: { tap: layer9, units: [1] } }", nil,
+             "4:58: error: classifier 'digits-resnet' has no tap 'layer9' (did you mean 'layer1'?); it offers layer1, layer2, layer3, layer4, layer*.*, representation",
+             "rsynth: error: plugin 'feature-visualization': no tap 'layer9' in the classifier; it offers layer1.0, layer1, layer2.0, layer2, layer3.0, layer3, representation\n"),
+            ("{ plugin: feature-visualization, with: { units: [3, 64] } }", nil, nil,
+             "rsynth: error: plugin 'feature-visualization': unit 64 is out of range: tap 'representation' has 64 (0 to 63)\n"),
+            ("{ plugin: paint-with-features, with: { mask: \(wrongMask), feature: 1, tap: layer3 } }", data, nil,
+             "rsynth: error: plugin 'paint-with-features': \(wrongMask) is 224x224, but the classifier's input is 16x16: make the mask that size\n"),
+            ("{ plugin: sketch-to-image, with: { sketches: [\(notImage.path)], classes: [\"3\"] } }", nil, nil,
+             "rsynth: error: plugin 'sketch-to-image': cannot read image '\(notImage.path)': not a PNG or JPEG file\n"),
+        ]
+        for (k, c) in cases.enumerated() {
+            let path = dir.appendingPathComponent("spec\(k).yaml")
+            TestSupport.write(spec(c.task, seed: c.seed ?? "{ plugin: uniform }"), to: path)
+            let v = try TestSupport.rsynth(["validate", path.path])
+            if let want = c.validate {
+                XCTAssertEqual(v.status, 1)
+                XCTAssertEqual(v.stdout, "\(path.path):\(want)\n")
+            } else {
+                XCTAssertEqual(v.status, 0, v.stdout)
+            }
+            let out = dir.appendingPathComponent("run\(k)")
+            let r = try TestSupport.rsynth(["run", path.path, "--out", out.path, "--quiet"])
+            XCTAssertEqual(r.status, 1)
+            XCTAssertEqual(r.stderr, c.validate.map { "\(path.path):\($0)\n" } ?? c.run)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out.path), "a run folder was made for case \(k)")
+        }
+    }
+}
+
 /// Representation inversion of real test digits from uniform noise, judged by 5-NN on the real
 /// training digits (the README's numbers; `swift test --filter InversionDemoTests` prints them).
 final class InversionDemoTests: XCTestCase {

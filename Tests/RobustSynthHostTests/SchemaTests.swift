@@ -21,7 +21,9 @@ final class SchemaTests: XCTestCase {
 
     func testEveryExamplePassesTheSchemaAndTheValidator() throws {
         let dir = TestSupport.temporaryDirectory()
-        _ = try TestSupport.buildCPlugin(TestSupport.root.appendingPathComponent("Examples/c-plugin/gaussian_noise.c"), into: dir, name: "gaussian_noise")
+        for name in ["gaussian_noise", "margin_generation"] {
+            _ = try TestSupport.buildCPlugin(TestSupport.root.appendingPathComponent("Examples/c-plugin/\(name).c"), into: dir, name: name)
+        }
         let withC = try TestSupport.rsynth(["plugins", "schema", "--plugin-path", dir.path])
         let cSchema = dir.appendingPathComponent("with-c.schema.json")
         try withC.stdout.write(to: cSchema, atomically: true, encoding: .utf8)
