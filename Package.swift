@@ -33,6 +33,10 @@ let package = Package(
     products: [
         .executable(name: "rsynth", targets: ["rsynth"]),
         .library(name: "RobustSynthPluginSDK", targets: ["RobustSynthPluginSDK"]),
+        // The parsers, for the libFuzzer package in Fuzz/ (which depends on this one by path).
+        .library(name: "Checkpoints", targets: ["Checkpoints"]),
+        .library(name: "ImageIO", targets: ["ImageIO"]),
+        .library(name: "RobustSynthHost", targets: ["RobustSynthHost"]),
     ] + plugins.map { .library(name: "RSynth\($0.name)", type: .dynamic, targets: ["\($0.name)Plugin"]) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

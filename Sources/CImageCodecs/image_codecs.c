@@ -207,6 +207,20 @@ static void ic_png_read_fn(png_structp png, png_bytep out, size_t length) {
     src->pos += length;
 }
 
+/* The bytes up to the first chunk whose declared length (plus CRC) runs past the end, or all. */
+static size_t ic_png_readable_prefix(const unsigned char *data, size_t size) {
+    size_t pos = 8;  /* after the signature */
+    while (pos <= size && size - pos >= 8) {
+        size_t length = ((size_t)data[pos] << 24) | ((size_t)data[pos + 1] << 16) |
+                        ((size_t)data[pos + 2] << 8) | (size_t)data[pos + 3];
+        if (length > size - pos - 8 || size - pos - 8 - length < 4) return pos;
+        int iend = memcmp(data + pos + 4, "IEND", 4) == 0;
+        pos += 12 + length;
+        if (iend) break;
+    }
+    return size;
+}
+
 int ic_decode_png(const unsigned char *data, size_t size, size_t max_pixels,
                   int *out_width, int *out_height, unsigned char **out_pixels,
                   char *err, size_t err_size) {
@@ -234,6 +248,15 @@ int ic_decode_png(const unsigned char *data, size_t size, size_t max_pixels,
         return 1;
     }
     png_set_read_fn(png, &src, ic_png_read_fn);
+    /* libpng allocates a chunk's declared length before reading its data: an 84-byte file
+     * declaring a 1.4 GB tEXt chunk asked malloc for 1.4 GB (found by Fuzz/FuzzPNG). Such a
+     * chunk can never be read from these bytes, so libpng is only shown the file up to the first
+     * chunk that runs past its end: it reads the header as before (the pixel limit still comes
+     * first) and stops there with the same "unexpected end of file" as before, allocating
+     * nothing. Decompressed ancillary chunks (zTXt, iCCP, ...) are capped at libpng's
+     * recommended 8 MB. */
+    src.size = ic_png_readable_prefix(data, size);
+    png_set_chunk_malloc_max(png, 8000000);
     png_read_info(png, info);
     png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
     int color_type = png_get_color_type(png, info);

@@ -57,7 +57,7 @@ public struct Checkpoint: Sendable {
     public static let smallTotalElements = 1 << 24
 
     /// Reads a checkpoint from bytes already in memory; `path` is only used to name it.
-    static func decode(_ data: Data, path: String) throws -> Checkpoint {
+    public static func decode(_ data: Data, path: String) throws -> Checkpoint {
         let file = ByteReader(data)
         do {
             let checkpoint = try decodeFormat(file, path: path)

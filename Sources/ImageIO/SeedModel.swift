@@ -109,7 +109,12 @@ public struct SeedModel: Sendable, Equatable {
             let exists = FileManager.default.fileExists(atPath: path)
             throw ImageError("cannot read seed model '\(path)': \(exists ? error.localizedDescription : "no such file")")
         }
-        return try data.withUnsafeBytes { raw -> SeedModel in
+        return try decode(data, path: path)
+    }
+
+    /// Reads a seed model from bytes already in memory; `path` is only used to name it.
+    public static func decode(_ data: Data, path: String) throws -> SeedModel {
+        try data.withUnsafeBytes { raw -> SeedModel in
             var r = ByteReader(raw: raw, path: path)
             guard raw.count >= 8, Array(raw.prefix(8)) == magic else {
                 throw ImageError("'\(path)' is not a RobustSynth seed-model file (no RSYNSEED signature)")
