@@ -93,14 +93,14 @@ extension RepresentationTasksTests {
         let data = "{ plugin: dataset-image, with: { dataset: \(TestSupport.root.path)/Examples/digits/data/test, labels: \"10\", transform: resize } }"
         let cases: [(task: String, seed: String?, validate: String?, run: String)] = [
             ("{ plugin: feature-visualization, with: { tap: layer9, units: [1] } }", nil,
-             "4:58: error: classifier 'digits-resnet' has no tap 'layer9' (did you mean 'layer1'?); it offers layer1, layer2, layer3, layer4, layer*.*, representation",
+             "4:59: error: classifier 'digits-resnet' has no tap 'layer9' (did you mean 'layer1'?); it offers layer1, layer2, layer3, layer4, layer*.*, representation",
              "rsynth: error: plugin 'feature-visualization': no tap 'layer9' in the classifier; it offers layer1.0, layer1, layer2.0, layer2, layer3.0, layer3, representation\n"),
             ("{ plugin: feature-visualization, with: { units: [3, 64] } }", nil, nil,
              "rsynth: error: plugin 'feature-visualization': unit 64 is out of range: tap 'representation' has 64 (0 to 63)\n"),
             ("{ plugin: paint-with-features, with: { mask: \(wrongMask), feature: 1, tap: layer3 } }", data, nil,
              "rsynth: error: plugin 'paint-with-features': \(wrongMask) is 224x224, but the classifier's input is 16x16: make the mask that size\n"),
             ("{ plugin: sketch-to-image, with: { sketches: [\(notImage.path)], classes: [\"3\"] } }", nil, nil,
-             "rsynth: error: plugin 'sketch-to-image': cannot read image '\(notImage.path)': not a PNG or JPEG file\n"),
+             "rsynth: error: plugin 'sketch-to-image': cannot read image '\(notImage.path)': not a PNG or JPEG file (it starts with 6e 6f 74 20)\n"),
         ]
         for (k, c) in cases.enumerated() {
             let path = dir.appendingPathComponent("spec\(k).yaml")

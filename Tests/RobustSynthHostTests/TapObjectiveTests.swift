@@ -37,7 +37,9 @@ final class TapObjectiveTests: XCTestCase {
         }
     }
 
-    /// g . v against (L(x + h v) - L(x - h v)) / 2h for a few random directions v.
+    /// g . v against (L(x + h v) - L(x - h v)) / 2h for unit directions v: the gradient's own and
+    /// two random ones, within 3% of ||g|| (the largest g . v can be; float32 losses and ReLU
+    /// kinks limit finite differences, not the gradient, which TapTests checks against PyTorch).
     func checkDirectional(_ c: HostedClassifier, _ x: Tensor, tap: String,
                           _ objective: (Tensor) throws -> (loss: [Float], dtap: Tensor),
                           file: StaticString = #filePath, line: UInt = #line) throws {
@@ -46,15 +48,21 @@ final class TapObjectiveTests: XCTestCase {
         }
         let (logits, taps) = try c.forward(x, taps: [tap])
         let g = try c.inputGradient(Tensor(zeros: logits.shape), tapGradients: [try objective(taps[0]).dtap])
+        func unit(_ v: [Float]) -> [Float] {
+            let n = v.map { Double($0) * Double($0) }.reduce(0, +).squareRoot()
+            return v.map { Float(Double($0) / n) }
+        }
+        let gNorm = g.data.map { Double($0) * Double($0) }.reduce(0, +).squareRoot()
+        XCTAssertGreaterThan(gNorm, 1e-3, "\(tap): no gradient", file: file, line: line)
         var rng = RandomStream(seed: 3)
-        for _ in 0..<3 {
-            let v = Tensor(shape: x.shape, data: x.data.map { _ in rng.nextUniformFloat() - 0.5 })
-            let h: Float = 1e-3
+        let directions = [unit(g.data)] + (0..<2).map { _ in unit(x.data.map { _ in rng.nextUniformFloat() - 0.5 }) }
+        for v in directions {
+            let h: Float = 1e-2
             var up = x, down = x
-            for j in x.data.indices { up.data[j] += h * v.data[j]; down.data[j] -= h * v.data[j] }
+            for j in x.data.indices { up.data[j] += h * v[j]; down.data[j] -= h * v[j] }
             let numeric = (try loss(up) - (try loss(down))) / Double(2 * h)
-            let analytic = zip(g.data, v.data).map { Double($0) * Double($1) }.reduce(0, +)
-            XCTAssertEqual(analytic, numeric, accuracy: 0.02 * max(abs(numeric), 1e-3), "\(tap)", file: file, line: line)
+            let analytic = zip(g.data, v).map { Double($0) * Double($1) }.reduce(0, +)
+            XCTAssertEqual(analytic, numeric, accuracy: 0.03 * gNorm, "\(tap): ||g|| \(gNorm)", file: file, line: line)
         }
     }
 
