@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 rsynth=${RSYNTH:-.build/release/rsynth}   # the debug build gives the same pictures, slower
 out=runs/figures
-mkdir -p "$out"
+rm -rf "$out"; mkdir -p "$out"
 for spec in sketch-to-image paint-with-features feature-visualization inversion-robust inversion-standard; do
     src=Examples/digits/$spec.yaml
     copy=Examples/digits/.figure-$spec.yaml
