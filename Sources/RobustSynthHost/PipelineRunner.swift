@@ -132,7 +132,7 @@ public final class PipelineRunner {
 
         let mine = items.indices.filter { $0 % options.shard.count == options.shard.index }
         let todo = mine.filter { !fm.fileExists(atPath: RunFolder.recordPath(dir, $0)) }
-        let progress = Progress(total: mine.count, label: spec.task.plugin.info.name)
+        let progress = Progress(total: mine.count, label: spec.task.plugin.info.name, stepsPerItem: settings.steps + 1)
         progress.enabled = !options.quiet
         var done = mine.count - todo.count
         progress.update(done: done, force: true)

@@ -1,0 +1,24 @@
+import Foundation
+@testable import RobustSynthHost
+import XCTest
+
+/// The progress line off a terminal (batch jobs' logs): steps move inside a batch, a line at
+/// most every few seconds, the exact format pinned.
+final class ProgressTests: XCTestCase {
+    func testLogLinesShowStepsInsideABatchAtMostEveryFewSeconds() {
+        let t0 = Date(timeIntervalSince1970: 1_000_000)
+        let p = Progress(total: 8, label: "inpainting", stepsPerItem: 720, interactive: false, start: t0)
+        XCTAssertEqual(p.line(done: 0, partial: 0, batchSize: 8, loss: nil, force: true, now: t0),
+                       "inpainting: 0/8 samples  step 0/5760, elapsed 0:00, ETA --:--\n")
+        // 10% into the first batch of 8: 576 of 5760 steps, ETA from the measured rate.
+        XCTAssertEqual(p.line(done: 0, partial: 0.1, batchSize: 8, loss: 2.5, force: false, now: t0 + 6),
+                       "inpainting: 0/8 samples  step 576/5760  loss 2.5000, elapsed 0:06, ETA 0:54\n")
+        // Too soon for another line.
+        XCTAssertNil(p.line(done: 0, partial: 0.2, batchSize: 8, loss: 2.0, force: false, now: t0 + 8))
+        XCTAssertNotNil(p.line(done: 0, partial: 0.3, batchSize: 8, loss: 2.0, force: false, now: t0 + 6 + Progress.logInterval))
+        // Without steps (fitting images): the old format.
+        let fit = Progress(total: 10, label: "seeds fit", unit: "images", interactive: false, start: t0)
+        XCTAssertEqual(fit.line(done: 5, partial: 0, batchSize: 0, loss: nil, force: true, now: t0 + 2),
+                       "seeds fit: 5/10 images, elapsed 0:02, ETA 0:02\n")
+    }
+}
