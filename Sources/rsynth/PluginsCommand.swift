@@ -55,6 +55,20 @@ struct ListPlugins: ParsableCommand {
 
 struct DescribePlugin: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "describe", abstract: "Show a plugin's parameters: type, default, range, doc.")
+
+    /// What the plugin states before any instance exists (its facts, ABI 2).
+    static func factLines(_ info: PluginInfo) -> [String] {
+        guard let f = info.facts else { return ["facts: none stated (a plugin built for ABI 1)"] }
+        var lines = [String]()
+        if !f.requiredConstraints.isEmpty { lines.append("needs constraints: " + f.requiredConstraints.joined(separator: ", ")) }
+        if f.defaultSteps != nil || f.defaultStepSize != nil {
+            lines.append("default optimiser: \(f.defaultSteps.map(String.init) ?? "60") steps of \(f.defaultStepSize.map { "\($0)" } ?? "1")")
+        }
+        if f.stepGeometry != .none { lines.append("step geometry: \(f.stepGeometry.rawValue)") }
+        if !f.taps.isEmpty { lines.append((info.kind == .classifier ? "taps offered: " : "taps read: ") + f.taps.joined(separator: ", ")) }
+        if let t = f.tapParameter { lines.append("reads the tap named by its parameter '\(t)'") }
+        return lines
+    }
     @OptionGroup var paths: PluginPathOptions
     @Argument(help: "The plugin's name, as `rsynth plugins` lists it.") var name: String
     @Flag(help: "Print the JSON Schema of the plugin's `with:` section instead.") var schema = false
@@ -69,7 +83,8 @@ struct DescribePlugin: ParsableCommand {
             return
         }
         print("\(p.info.name) \(p.info.version) (\(p.info.kind.rawValue)): \(p.info.summary)")
-        print("library: \(p.library)")
+        print("library: \(p.library) (plugin ABI \(p.abiVersion))")
+        for line in Self.factLines(p.info) { print(line) }
         if p.info.parameters.isEmpty { print("\nNo parameters."); return }
         print("\nParameters (under `with:` in a spec):")
         for d in p.info.parameters {

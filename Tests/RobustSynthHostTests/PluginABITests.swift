@@ -74,6 +74,11 @@ final class PluginABITests: XCTestCase {
         XCTAssertEqual(plugin.abiVersion, 1)
         XCTAssertNil(plugin.info.facts)   // ABI 1 states none
         XCTAssertEqual(try XCTUnwrap(catalog.plugin(named: "counting-task")).abiVersion, 2)
+        // describe says what each states.
+        let old = try TestSupport.rsynth(["plugins", "describe", "abi1-constant", "--plugin-path", dir.path])
+        XCTAssertTrue(old.stdout.contains("libabi1.so (plugin ABI 1)\nfacts: none stated (a plugin built for ABI 1)\n"), old.stdout)
+        let new = try TestSupport.rsynth(["plugins", "describe", "counting-task", "--plugin-path", dir.path])
+        XCTAssertTrue(new.stdout.contains("libcounting.so (plugin ABI 2)\nneeds constraints: l2-ball\ndefault optimiser: 3 steps of 0.25\n"), new.stdout)
         // The descriptor and table sit at the end of a page before an inaccessible one: reading
         // beyond their struct_size would have crashed discovery above or this run.
         let specPath = dir.appendingPathComponent("spec.yaml")
