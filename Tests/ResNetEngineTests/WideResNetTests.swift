@@ -24,22 +24,32 @@ final class WideResNetTests: XCTestCase {
     }
 
     /// torchvision's names for the full-size shapes (what `rsynth inspect` prints), and ResNet-18..152
-    /// exactly as before.
+    /// exactly as before. (Inference of the full-size WideResNet-50-2 and ResNeXt-50 32x4d from their
+    /// keys is in testFullSizeWideAndResNeXtAgainstTheReference; the rest are made here directly,
+    /// WideResNet-50-4's 223 M random weights would take minutes in a debug build.)
     func testFullSizeNames() throws {
-        let expected = [
-            "wide_resnet50_2": "WideResNet-50-2 (bottleneck blocks [3, 4, 6, 3], widths [128, 256, 512, 1024], outputs [256, 512, 1024, 2048], stem width 64, imagenet stem, 3 input channels, 1000 classes)",
-            "wide_resnet50_4": "WideResNet-50-4 (bottleneck blocks [3, 4, 6, 3], widths [256, 512, 1024, 2048], outputs [256, 512, 1024, 2048], stem width 64, imagenet stem, 3 input channels, 1000 classes)",
-            "resnext50_32x4d": "ResNeXt-50 32x4d (bottleneck blocks [3, 4, 6, 3], widths [128, 256, 512, 1024], groups 32, outputs [256, 512, 1024, 2048], stem width 64, imagenet stem, 3 input channels, 1000 classes)",
-            "resnet50": "ResNet-50 (bottleneck blocks [3, 4, 6, 3], widths [64, 128, 256, 512], imagenet stem, 3 input channels, 1000 classes)",
-            "resnet18": "ResNet-18 (basic blocks [2, 2, 2, 2], widths [64, 128, 256, 512], imagenet stem, 3 input channels, 1000 classes)",
-        ]
-        for (arch, text) in expected {
-            let a = try ResNet.randomWeights(arch: arch, numClasses: 1000).architecture
-            XCTAssertEqual(a.description, text, arch)
+        func arch(_ blocks: [Int], _ widths: [Int], groups: Int = 1, block: String = "bottleneck") -> ResNetArchitecture {
+            ResNetArchitecture(block: block, depth: ResNetArchitecture.torchvision.first { $0.value.blocksPerStage == blocks && $0.value.block == block }?.key,
+                               blocksPerStage: blocks, widths: widths, stem: "imagenet", inputChannels: 3, numClasses: 1000,
+                               groups: groups, outputs: block == "basic" ? widths : [256, 512, 1024, 2048], stemWidth: 64)
         }
-        XCTAssertEqual(try ResNet.randomWeights(arch: "resnext101_32x8d").architecture.name, "ResNeXt-101 32x8d")
-        XCTAssertEqual(try ResNet.randomWeights(arch: "wide_resnet101_2").architecture.name, "WideResNet-101-2")
+        let r50 = [3, 4, 6, 3], r101 = [3, 4, 23, 3]
+        XCTAssertEqual(arch(r50, [256, 512, 1024, 2048]).description,
+                       "WideResNet-50-4 (bottleneck blocks [3, 4, 6, 3], widths [256, 512, 1024, 2048], outputs [256, 512, 1024, 2048], stem width 64, imagenet stem, 3 input channels, 1000 classes)")
+        XCTAssertEqual(arch(r50, [128, 256, 512, 1024]).name, "WideResNet-50-2")
+        XCTAssertEqual(arch(r101, [128, 256, 512, 1024]).name, "WideResNet-101-2")
+        XCTAssertEqual(arch(r50, [128, 256, 512, 1024], groups: 32).name, "ResNeXt-50 32x4d")
+        XCTAssertEqual(arch(r101, [256, 512, 1024, 2048], groups: 32).name, "ResNeXt-101 32x8d")
+        XCTAssertEqual(arch(r50, [64, 128, 256, 512]).name, "ResNet-50")
+        XCTAssertEqual(arch(r50, [96, 256, 512, 1024]).name, "ResNet")
+        XCTAssertEqual(arch(r50, [128, 256, 512, 1024], groups: 3).name, "ResNet")
+        // ResNet-18 and -50 from their keys, word for word as before.
+        XCTAssertEqual(try ResNet.randomWeights(arch: "resnet50").architecture.description,
+                       "ResNet-50 (bottleneck blocks [3, 4, 6, 3], widths [64, 128, 256, 512], imagenet stem, 3 input channels, 1000 classes)")
+        XCTAssertEqual(try ResNet.randomWeights(arch: "resnet18").architecture.description,
+                       "ResNet-18 (basic blocks [2, 2, 2, 2], widths [64, 128, 256, 512], imagenet stem, 3 input channels, 1000 classes)")
         XCTAssertThrowsError(try ResNet.randomWeights(arch: "wide_resnet18_2"))
+        XCTAssertThrowsError(try ResNet.randomWeights(arch: "resnext50"))
     }
 
     func testAgainstPyTorchOnBothBackends() throws {
@@ -109,6 +119,9 @@ final class WideResNetTests: XCTestCase {
     func testFullSizeWideAndResNeXtAgainstTheReference() throws {
         for arch in ["wide_resnet50_2", "resnext50_32x4d"] {
             let w = try ResNet.randomWeights(arch: arch, seed: 3)
+            XCTAssertEqual(w.architecture.description, arch == "wide_resnet50_2"
+                ? "WideResNet-50-2 (bottleneck blocks [3, 4, 6, 3], widths [128, 256, 512, 1024], outputs [256, 512, 1024, 2048], stem width 64, imagenet stem, 3 input channels, 1000 classes)"
+                : "ResNeXt-50 32x4d (bottleneck blocks [3, 4, 6, 3], widths [128, 256, 512, 1024], groups 32, outputs [256, 512, 1024, 2048], stem width 64, imagenet stem, 3 input channels, 1000 classes)")
             var rng = RandomStream(seed: 5)
             let x = Tensor(shape: [1, 3, 64, 64], data: (0..<(3 * 64 * 64)).map { _ in rng.nextUniformFloat() })
             let dl = Tensor(shape: [1, 1000], data: (0..<1000).map { _ in rng.nextUniformFloat() - 0.5 })
