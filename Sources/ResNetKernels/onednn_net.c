@@ -522,19 +522,85 @@ static int fold_bn(const rk_conv_desc *cd, float **wout, float **bout) {
     return 0;
 }
 
+// Whether oneDNN has only its reference kernel (ref:any, orders of magnitude slower) for this
+// grouped convolution, forward or (need_bwd) backward-data. On AVX2 and AVX-512 2.6 has jit kernels
+// only from some channels per group (ResNeXt-50 32x4d's first stages, 4 and 8 per group, get ref).
+static int grouped_only_ref(rk_net *net, const rk_conv_desc *cd, int N, int H, int W, const dnnl_memory_desc_t *src_md,
+                            int need_bwd) {
+    dnnl_dims_t wd, bd = {cd->out_c};
+    const int wnd = weight_dims(cd, wd);
+    int OH = (H + 2 * cd->pad - cd->kernel) / cd->stride + 1, OW = (W + 2 * cd->pad - cd->kernel) / cd->stride + 1;
+    dnnl_dims_t dd = {N, cd->out_c, OH, OW};
+    dnnl_dims_t strides = {cd->stride, cd->stride}, pad = {cd->pad, cd->pad};
+    dnnl_memory_desc_t w_any, b_md, d_md;
+    if (dnnl_memory_desc_init_by_tag(&w_any, wnd, wd, net->dt, dnnl_format_tag_any) != dnnl_success ||
+        dnnl_memory_desc_init_by_tag(&b_md, 1, bd, dnnl_f32, dnnl_a) != dnnl_success ||
+        dnnl_memory_desc_init_by_tag(&d_md, 4, dd, net->dt, net->act_tag) != dnnl_success) return 1;
+    dnnl_convolution_desc_t d;
+    dnnl_primitive_desc_t fpd = NULL, bpd = NULL;
+    int ref = 1;
+    if (dnnl_convolution_forward_desc_init(&d, dnnl_forward_training, dnnl_convolution_direct, src_md, &w_any, &b_md,
+                                           &d_md, strides, pad, pad) == dnnl_success &&
+        dnnl_primitive_desc_create(&fpd, &d, NULL, net->engine, NULL) == dnnl_success) {
+        ref = strncmp(impl_of(fpd), "ref", 3) == 0;
+        if (!ref && need_bwd) {
+            dnnl_convolution_desc_t b;
+            const dnnl_memory_desc_t *s = dnnl_primitive_desc_query_md(fpd, dnnl_query_src_md, 0);
+            const dnnl_memory_desc_t *o = dnnl_primitive_desc_query_md(fpd, dnnl_query_dst_md, 0);
+            ref = !(dnnl_convolution_backward_data_desc_init(&b, dnnl_convolution_direct, s, &w_any, o, strides, pad,
+                                                             pad) == dnnl_success &&
+                    dnnl_primitive_desc_create(&bpd, &b, NULL, net->engine, fpd) == dnnl_success &&
+                    strncmp(impl_of(bpd), "ref", 3) != 0);
+        }
+    }
+    if (bpd) dnnl_primitive_desc_destroy(bpd);
+    if (fpd) dnnl_primitive_desc_destroy(fpd);
+    return ref;
+}
+
+// Grouped weights w[O, C/G, K, K] -> malloc'd block-diagonal dense w'[O, C, K, K]: output o keeps
+// its group's C/G input channels, every other input channel gets weight 0 (exactly the grouped conv).
+static float *expand_groups(const rk_conv_desc *cd, const float *w) {
+    const int G = cd->groups, Cg = cd->in_c / G, Og = cd->out_c / G;
+    const size_t kk = (size_t)cd->kernel * cd->kernel;
+    float *d = calloc((size_t)cd->out_c * cd->in_c * kk, sizeof(float));
+    if (!d) return NULL;
+    for (int o = 0; o < cd->out_c; o++) {
+        const int c0 = (o / Og) * Cg;
+        memcpy(d + ((size_t)o * cd->in_c + c0) * kk, w + (size_t)o * Cg * kk, sizeof(float) * Cg * kk);
+    }
+    return d;
+}
+
 // Folds eval-mode BatchNorm into the convolution (one layer at a time, so no second copy of the
 // whole model exists): w'[o] = w[o] * s[o], b'[o] = beta[o] - mean[o] * s[o], s = gamma / sqrt(var + eps).
-//   w[O, C, K, K], gamma/beta/mean/var[O] -> w'[O, C, K, K], b'[O]
+//   w[O, C/G, K, K], gamma/beta/mean/var[O] -> w'[O, C/G, K, K], b'[O]
+// A grouped conv oneDNN has only ref kernels for runs as the equivalent dense conv with
+// block-diagonal weights (G times the arithmetic, but jit: far faster than ref); the switch
+// RSYNTH_RESNET_GROUPED_REF=1 keeps it grouped for measuring.
 static int make_conv(rk_net *net, const rk_conv_desc *cd, int N, int H, int W, const dnnl_memory_desc_t *src_md,
                      const dnnl_memory_desc_t *dst_md, int relu, int sum, int try_wino, int need_bwd,
                      int free_diff_src, const char *name, conv_t *c, char *err, size_t errlen) {
-    if (!cd->bn_gamma)
-        return make_conv_w(net, cd, cd->weight, cd->bias, N, H, W, src_md, dst_md, relu, sum, try_wino, need_bwd,
-                           free_diff_src, name, c, err, errlen);
-    float *w, *b;
-    if (fold_bn(cd, &w, &b)) { seterr(err, errlen, "out of memory (folding %s)", name); return -1; }
-    int rc = make_conv_w(net, cd, w, b, N, H, W, src_md, dst_md, relu, sum, try_wino, need_bwd, free_diff_src, name,
+    const float *w0 = cd->weight, *b0 = cd->bias;
+    float *w = NULL, *b = NULL, *wx = NULL;
+    if (cd->bn_gamma) {
+        if (fold_bn(cd, &w, &b)) { seterr(err, errlen, "out of memory (folding %s)", name); return -1; }
+        w0 = w; b0 = b;
+    }
+    rk_conv_desc dense;
+    const rk_conv_desc *use = cd;
+    char dense_name[96];
+    if (cd->groups > 1 && !getenv("RSYNTH_RESNET_GROUPED_REF") && grouped_only_ref(net, cd, N, H, W, src_md, need_bwd)) {
+        wx = expand_groups(cd, w0);
+        if (!wx) { free(w); free(b); seterr(err, errlen, "out of memory (expanding %s)", name); return -1; }
+        dense = *cd; dense.groups = 1; dense.weight = wx;
+        use = &dense; w0 = wx;
+        snprintf(dense_name, sizeof dense_name, "%s (g%d as dense)", name, cd->groups);
+        name = dense_name;
+    }
+    int rc = make_conv_w(net, use, w0, b0, N, H, W, src_md, dst_md, relu, sum, try_wino, need_bwd, free_diff_src, name,
                          c, err, errlen);
+    free(wx);
     free(w);
     free(b);
     return rc;

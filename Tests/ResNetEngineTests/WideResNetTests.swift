@@ -56,13 +56,18 @@ final class WideResNetTests: XCTestCase {
         for name in Self.nets {
             let f = try Fixture.load(name)
             let w = try ResNetWeights.from(tensors: f.stateDict)
-            for (backend, wino) in [(ResNet.Backend.reference, false), (.onednn, false), (.onednn, true)] {
+            // groupedRef: RSYNTH_RESNET_GROUPED_REF=1 keeps oneDNN's grouped kernels where only ref ones
+            // exist (else those convs run dense with block-diagonal weights): both paths are checked.
+            for (backend, wino, groupedRef) in [(ResNet.Backend.reference, false, false), (.onednn, false, false),
+                                                (.onednn, true, false), (.onednn, false, true)] {
+                if groupedRef { setenv("RSYNTH_RESNET_GROUPED_REF", "1", 1) }
+                defer { unsetenv("RSYNTH_RESNET_GROUPED_REF") }
                 let net = try ResNet(weights: w, mean: f.mean, std: f.std, inputSize: f.inputSize, backend: backend,
                                      winograd: wino)
                 let logits = try net.forward(f.tensor("input"))
                 let dx = try net.inputGradient(f.tensor("dlogits"))
                 let el = relL2(logits.data, f.array("logits").values), eg = relL2(dx.data, f.array("dx").values)
-                print("\(name) \(backend)\(wino ? " winograd" : ""): logits rel L2 \(el), dx rel L2 \(eg)")
+                print("\(name) \(backend)\(wino ? " winograd" : "")\(groupedRef ? " grouped-ref" : ""): logits rel L2 \(el), dx rel L2 \(eg)")
                 if backend == .onednn {
                     print(net.implementationInfo.split(separator: "\n").filter { $0.contains(".conv2 ") }.joined(separator: "\n"))
                 }
