@@ -34,8 +34,9 @@ final class ReferenceNet {
     private func convBN(_ x: Activation, _ cb: ConvBN, relu: Bool) -> Activation {
         let oh = Self.outSize(x.h, cb), ow = Self.outSize(x.w, cb)
         var y = [Float](repeating: 0, count: batch * cb.outC * oh * ow)
-        rk_ref_conv2d_forward(x.data, Int32(batch), Int32(x.c), Int32(x.h), Int32(x.w), cb.weight, nil,
-                              Int32(cb.outC), Int32(cb.kernel), Int32(cb.stride), Int32(cb.pad), &y, Int32(oh), Int32(ow))
+        rk_ref_conv2d_forward_grouped(x.data, Int32(batch), Int32(x.c), Int32(x.h), Int32(x.w), cb.weight, nil,
+                                      Int32(cb.outC), Int32(cb.kernel), Int32(cb.stride), Int32(cb.pad), Int32(cb.groups),
+                                      &y, Int32(oh), Int32(ow))
         var z = [Float](repeating: 0, count: y.count)
         rk_ref_batchnorm_forward(y, Int32(batch), Int32(cb.outC), Int32(oh * ow), cb.gamma, cb.beta, cb.mean,
                                  cb.variance, ConvBN.eps, &z)
@@ -49,9 +50,9 @@ final class ReferenceNet {
         rk_ref_batchnorm_backward(dy.data, Int32(batch), Int32(cb.outC), Int32(dy.h * dy.w), cb.gamma, cb.variance,
                                   ConvBN.eps, &g)
         var dx = [Float](repeating: 0, count: batch * cb.inC * inH * inW)
-        rk_ref_conv2d_backward_data(g, Int32(batch), Int32(cb.outC), Int32(dy.h), Int32(dy.w), cb.weight,
-                                    Int32(cb.inC), Int32(cb.kernel), Int32(cb.stride), Int32(cb.pad), &dx,
-                                    Int32(inH), Int32(inW))
+        rk_ref_conv2d_backward_data_grouped(g, Int32(batch), Int32(cb.outC), Int32(dy.h), Int32(dy.w), cb.weight,
+                                            Int32(cb.inC), Int32(cb.kernel), Int32(cb.stride), Int32(cb.pad),
+                                            Int32(cb.groups), &dx, Int32(inH), Int32(inW))
         return Activation(data: dx, c: cb.inC, h: inH, w: inW)
     }
 

@@ -228,7 +228,7 @@ final class FastNet {
                 rk_conv_desc(in_c: Int32(cb.inC), out_c: Int32(cb.outC), kernel: Int32(cb.kernel),
                              stride: Int32(cb.stride), pad: Int32(cb.pad), weight: p[i], bias: nil,
                              bn_gamma: p[i + 1], bn_beta: p[i + 2], bn_mean: p[i + 3], bn_var: p[i + 4],
-                             bn_eps: ConvBN.eps)
+                             bn_eps: ConvBN.eps, groups: Int32(cb.groups))
             }
             var blocks = [rk_block_desc]()
             for (b, idx) in zip(weights.blocks, blockIdx) {
@@ -356,6 +356,35 @@ extension ResNet {
     public static func randomWeights(depth: Int = 50, numClasses: Int = 1000, seed: UInt64 = 0) throws -> ResNetWeights {
         guard let (block, blocks) = ResNetArchitecture.torchvision[depth] else { throw ResNetError("no torchvision ResNet of depth \(depth)") }
         return try ResNetWeights.random(block: block, blocksPerStage: blocks, numClasses: numClasses, seed: seed)
+    }
+
+    /// The torchvision constructors' names `randomWeights(arch:)` knows.
+    public static let randomArchitectures = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
+                                             "wide_resnet50_2", "wide_resnet50_4", "wide_resnet101_2",
+                                             "resnext50_32x4d", "resnext101_32x8d"]
+
+    /// Random weights in the shape of torchvision's constructor `arch` (e.g. "wide_resnet50_2",
+    /// "resnext50_32x4d", "resnet50"; see `randomArchitectures`), torchvision layout.
+    public static func randomWeights(arch: String, numClasses: Int = 1000, seed: UInt64 = 0) throws -> ResNetWeights {
+        if arch.hasPrefix("resnet"), let d = Int(arch.dropFirst(6)), ResNetArchitecture.torchvision[d] != nil {
+            return try randomWeights(depth: d, numClasses: numClasses, seed: seed)
+        }
+        // wide_resnet<d>_<k>: base width 64k; resnext<d>_<g>x<b>d: groups g, base width b.
+        var depth = 0, groups = 1, perGroup = 64
+        let parts = arch.split(separator: "_")
+        if arch.hasPrefix("wide_resnet"), parts.count == 3, let d = Int(parts[1].dropFirst(6)), let k = Int(parts[2]), k > 0 {
+            depth = d; perGroup = 64 * k
+        } else if arch.hasPrefix("resnext"), parts.count == 2, let d = Int(parts[0].dropFirst(7)),
+                  parts[1].hasSuffix("d"), case let gb = parts[1].dropLast().split(separator: "x"), gb.count == 2,
+                  let g = Int(gb[0]), let b = Int(gb[1]), g > 0, b > 0 {
+            depth = d; groups = g; perGroup = b * g
+        }
+        guard let (block, blocks) = ResNetArchitecture.torchvision[depth], block == "bottleneck" else {
+            throw ResNetError("no torchvision ResNet '\(arch)': expected one of \(randomArchitectures.joined(separator: ", "))")
+        }
+        return try ResNetWeights.random(block: block, blocksPerStage: blocks, widths: (0..<4).map { perGroup << $0 },
+                                        numClasses: numClasses, seed: seed, groups: groups,
+                                        outputs: (0..<4).map { 256 << $0 }, stemWidth: 64)
     }
 }
 

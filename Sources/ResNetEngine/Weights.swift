@@ -22,10 +22,43 @@ public struct ResNetArchitecture: Sendable, CustomStringConvertible {
     public let stem: String
     public let inputChannels: Int
     public let numClasses: Int
+    /// Groups of every bottleneck's 3x3 convolution (conv2): 1 dense, 32 for ResNeXt-50 32x4d.
+    /// Always 1 for basic blocks.
+    public let groups: Int
+    /// Each stage's output channels (conv3's for a bottleneck: 4x the width in torchvision's
+    /// ResNets, 2x in WideResNet-50-2, 1x in -50-4; = width for basic blocks).
+    public let outputs: [Int]
+    /// The stem's output channels (64 in every torchvision ResNet, wide or grouped).
+    public let stemWidth: Int
+
+    public init(block: String, depth: Int?, blocksPerStage: [Int], widths: [Int], stem: String, inputChannels: Int,
+                numClasses: Int, groups: Int = 1, outputs: [Int]? = nil, stemWidth: Int? = nil) {
+        self.block = block; self.depth = depth; self.blocksPerStage = blocksPerStage; self.widths = widths
+        self.stem = stem; self.inputChannels = inputChannels; self.numClasses = numClasses; self.groups = groups
+        self.outputs = outputs ?? widths.map { block == "bottleneck" ? $0 * 4 : $0 }
+        self.stemWidth = stemWidth ?? widths.first ?? 64
+    }
+
+    /// torchvision's name for this shape: "ResNet-50", "WideResNet-50-2", "ResNeXt-50 32x4d", ...,
+    /// or "ResNet" for any other shape. `depth` is set (blocks per stage as torchvision's) for the
+    /// wide and grouped ResNets too; the name says which of them it is.
+    public var name: String {
+        guard let d = depth else { return "ResNet" }
+        // As before wide and grouped nets were read: torchvision's ResNets keep their names.
+        if block == "basic" || (groups == 1 && outputs == widths.map({ $0 * 4 })) { return "ResNet-\(d)" }
+        // torchvision's wide and grouped bottlenecks: stem 64, outputs 256 * 2^s, widths doubling.
+        guard stemWidth == 64, outputs == [256, 512, 1024, 2048], widths.count == 4,
+              widths == (0..<4).map({ widths[0] << $0 }) else { return "ResNet" }
+        if groups == 1 { return widths[0] % 64 == 0 ? "WideResNet-\(d)-\(widths[0] / 64)" : "ResNet" }
+        return widths[0] % groups == 0 ? "ResNeXt-\(d) \(groups)x\(widths[0] / groups)d" : "ResNet"
+    }
 
     public var description: String {
-        let name = depth.map { "ResNet-\($0)" } ?? "ResNet"
-        return "\(name) (\(block) blocks \(blocksPerStage), widths \(widths), \(stem) stem, "
+        var extra = ""
+        if groups != 1 { extra += ", groups \(groups)" }
+        if outputs != widths.map({ block == "bottleneck" ? $0 * 4 : $0 }) { extra += ", outputs \(outputs)" }
+        if stemWidth != (widths.first ?? 64) { extra += ", stem width \(stemWidth)" }
+        return "\(name) (\(block) blocks \(blocksPerStage), widths \(widths)\(extra), \(stem) stem, "
             + "\(inputChannels) input channels, \(numClasses) classes)"
     }
 }
@@ -47,9 +80,10 @@ public struct ResNetWeightsError: Error, CustomStringConvertible, Sendable {
 
 /// A convolution and the eval-mode BatchNorm after it (eps 1e-5).
 struct ConvBN {
-    var weight: [Float]       // [outC, inC, k, k]
+    var weight: [Float]       // [outC, inC / groups, k, k]
     var inC: Int, outC: Int, kernel: Int, stride: Int, pad: Int
     var gamma: [Float], beta: [Float], mean: [Float], variance: [Float]
+    var groups: Int = 1
     static let eps: Float = 1e-5
     // Folded into the convolution by the fast path, in C (rk_net_create), one layer at a time.
 }
@@ -157,11 +191,13 @@ public struct ResNetWeights {
             }
             return v
         }
-        func convBN(_ conv: String, _ bn: String, inC: Int, outC: Int, k: Int, stride: Int, pad: Int) throws -> ConvBN {
-            ConvBN(weight: try need(conv + ".weight", [outC, inC, k, k]),
+        func convBN(_ conv: String, _ bn: String, inC: Int, outC: Int, k: Int, stride: Int, pad: Int,
+                    groups: Int = 1) throws -> ConvBN {
+            ConvBN(weight: try need(conv + ".weight", [outC, inC / groups, k, k]),
                    inC: inC, outC: outC, kernel: k, stride: stride, pad: pad,
                    gamma: try need(bn + ".weight", [outC]), beta: try need(bn + ".bias", [outC]),
-                   mean: try need(bn + ".running_mean", [outC]), variance: try need(bn + ".running_var", [outC]))
+                   mean: try need(bn + ".running_mean", [outC]), variance: try need(bn + ".running_var", [outC]),
+                   groups: groups)
         }
 
         // Stem.
@@ -182,6 +218,8 @@ public struct ResNetWeights {
         let bottleneck = shape("layer1.0.conv3.weight") != nil
         var blocksPerStage = [Int]()
         var widths = [Int]()
+        var outputs = [Int]()
+        var groups: Int? = nil
         var blocks = [Block]()
         var c = stem.outC
         var stage = 1
@@ -200,8 +238,19 @@ public struct ResNetWeights {
                 if bottleneck {
                     let o = shape(p + ".conv3.weight")?.first ?? width * 4
                     outC = o
+                    // Grouped 3x3 (ResNeXt): conv2.weight [width, width / groups, 3, 3].
+                    var g = 1
+                    if let s2 = shape(p + ".conv2.weight"), s2.count == 4, s2[1] > 0, s2[1] < width, width % s2[1] == 0 {
+                        g = width / s2[1]
+                    }
+                    if let g0 = groups, g0 != g {
+                        throw ResNetWeightsError("key \(prefix)\(p).conv2.weight: \(g) groups (shape \(shape(p + ".conv2.weight")!)), "
+                            + "but earlier blocks have \(g0); a ResNet with mixed groups is not supported")
+                    }
+                    groups = g
                     convs.append(try convBN(p + ".conv1", p + ".bn1", inC: c, outC: width, k: 1, stride: 1, pad: 0))
-                    convs.append(try convBN(p + ".conv2", p + ".bn2", inC: width, outC: width, k: 3, stride: stride, pad: 1))
+                    convs.append(try convBN(p + ".conv2", p + ".bn2", inC: width, outC: width, k: 3, stride: stride, pad: 1,
+                                            groups: g))
                     convs.append(try convBN(p + ".conv3", p + ".bn3", inC: width, outC: o, k: 1, stride: 1, pad: 0))
                 } else {
                     outC = width
@@ -217,6 +266,7 @@ public struct ResNetWeights {
                 j += 1
             }
             blocksPerStage.append(j)
+            outputs.append(c)
             stage += 1
         }
         // fc.
@@ -254,7 +304,8 @@ public struct ResNetWeights {
         let depth = ResNetArchitecture.torchvision.first { $0.value.block == kind && $0.value.blocksPerStage == blocksPerStage }?.key
         let arch = ResNetArchitecture(block: kind, depth: stemKind == "imagenet" ? depth : nil,
                                       blocksPerStage: blocksPerStage, widths: widths, stem: stemKind,
-                                      inputChannels: inputChannels, numClasses: numClasses)
+                                      inputChannels: inputChannels, numClasses: numClasses, groups: groups ?? 1,
+                                      outputs: outputs, stemWidth: stem.outC)
         return ResNetWeights(layout: layout, architecture: arch, normalizer: normalizer,
                              stem: stem, blocks: blocks, fcWeight: fcW, fcBias: fcB)
     }
@@ -263,10 +314,13 @@ public struct ResNetWeights {
 extension ResNetWeights {
     /// Random weights (He-normal convs, random BN statistics) in torchvision layout for any ResNet
     /// shape: for benchmarks and tests without a checkpoint. `widths` are stage widths (a
-    /// bottleneck's inner width; its output is 4x). The stem width is widths[0].
+    /// bottleneck's inner width); `outputs` each stage's output channels (nil: 4x the width for a
+    /// bottleneck, the width for a basic block); `groups` of every bottleneck's 3x3 convolution;
+    /// `stemWidth` the stem's output channels (nil: widths[0]).
     public static func random(block: String = "bottleneck", blocksPerStage: [Int] = [3, 4, 6, 3],
                               widths: [Int] = [64, 128, 256, 512], stem: String = "imagenet",
-                              inputChannels: Int = 3, numClasses: Int = 1000, seed: UInt64 = 0) throws -> ResNetWeights
+                              inputChannels: Int = 3, numClasses: Int = 1000, seed: UInt64 = 0,
+                              groups: Int = 1, outputs: [Int]? = nil, stemWidth: Int? = nil) throws -> ResNetWeights
     {
         var rng = RandomStream(seed: seed)
         var sd = [String: (shape: [Int], values: [Float])]()
@@ -285,8 +339,9 @@ extension ResNetWeights {
         func uniform(_ n: Int, _ lo: Float, _ hi: Float) -> [Float] {
             (0..<n).map { _ in lo + (hi - lo) * rng.nextUniformFloat() }
         }
-        func conv(_ name: String, _ o: Int, _ i: Int, _ k: Int) {
-            sd[name + ".weight"] = ([o, i, k, k], normal(o * i * k * k, (2 / Float(i * k * k)).squareRoot()))
+        func conv(_ name: String, _ o: Int, _ i: Int, _ k: Int, groups g: Int = 1) {
+            let ig = i / g
+            sd[name + ".weight"] = ([o, ig, k, k], normal(o * ig * k * k, (2 / Float(ig * k * k)).squareRoot()))
         }
         func bn(_ name: String, _ c: Int, last: Bool = false) {
             // Small gamma on a block's last BN keeps activations bounded through deep nets.
@@ -295,7 +350,7 @@ extension ResNetWeights {
             sd[name + ".running_mean"] = ([c], normal(c, 0.1))
             sd[name + ".running_var"] = ([c], uniform(c, 0.5, 1.5))
         }
-        let w0 = widths.first ?? 64
+        let w0 = stemWidth ?? widths.first ?? 64
         conv("conv1", w0, inputChannels, stem == "imagenet" ? 7 : 3)
         bn("bn1", w0)
         var c = w0
@@ -304,10 +359,10 @@ extension ResNetWeights {
             for j in 0..<n {
                 let p = "layer\(s + 1).\(j)"
                 let stride = s > 0 && j == 0 ? 2 : 1
-                let out = bottleneck ? w * 4 : w
+                let out = outputs?[s] ?? (bottleneck ? w * 4 : w)
                 if bottleneck {
                     conv(p + ".conv1", w, c, 1); bn(p + ".bn1", w)
-                    conv(p + ".conv2", w, w, 3); bn(p + ".bn2", w)
+                    conv(p + ".conv2", w, w, 3, groups: groups); bn(p + ".bn2", w)
                     conv(p + ".conv3", out, w, 1); bn(p + ".bn3", out, last: true)
                 } else {
                     conv(p + ".conv1", w, c, 3); bn(p + ".bn1", w)

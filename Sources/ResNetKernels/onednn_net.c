@@ -210,12 +210,26 @@ static dnnl_status_t reorder_now(rk_net *net, const dnnl_memory_desc_t *from_md,
     return st;
 }
 
-// Reorders plain OIHW weights into `md` (the layout a primitive picked); returns the memory.
+// The weights' dims: [O, C, K, K] dense, [G, O/G, C/G, K, K] grouped (G = cd->groups > 1);
+// returns the number of dims (4 or 5).
+static int weight_dims(const rk_conv_desc *cd, dnnl_dims_t wd) {
+    const int G = cd->groups > 1 ? cd->groups : 1;
+    if (G == 1) {
+        wd[0] = cd->out_c; wd[1] = cd->in_c; wd[2] = cd->kernel; wd[3] = cd->kernel;
+        return 4;
+    }
+    wd[0] = G; wd[1] = cd->out_c / G; wd[2] = cd->in_c / G; wd[3] = cd->kernel; wd[4] = cd->kernel;
+    return 5;
+}
+
+// Reorders plain OIHW weights (grouped: [O, C/G, K, K] = goihw) into `md` (the layout a
+// primitive picked); returns the memory.
 static int load_weights(rk_net *net, const rk_conv_desc *cd, const float *weight, const dnnl_memory_desc_t *md,
                         dnnl_memory_t *out, char *err, size_t errlen) {
-    dnnl_dims_t wd = {cd->out_c, cd->in_c, cd->kernel, cd->kernel};
+    dnnl_dims_t wd;
+    const int nd = weight_dims(cd, wd);
     dnnl_memory_desc_t plain;
-    CHECK(dnnl_memory_desc_init_by_tag(&plain, 4, wd, dnnl_f32, dnnl_oihw), "weights");
+    CHECK(dnnl_memory_desc_init_by_tag(&plain, nd, wd, dnnl_f32, nd == 5 ? dnnl_goihw : dnnl_oihw), "weights");
     dnnl_memory_t src = NULL;
     CHECK(dnnl_memory_create(&src, &plain, net->engine, (void *)weight), "weights");
     void *buf = net_alloc(net, dnnl_memory_desc_get_size(md));
@@ -344,13 +358,18 @@ static int make_conv_w(rk_net *net, const rk_conv_desc *cd, const float *weight,
                      const dnnl_memory_desc_t *dst_md, int relu, int sum, int try_wino, int need_bwd,
                      int free_diff_src, const char *name, conv_t *c, char *err, size_t errlen) {
     memset(c, 0, sizeof *c);
+    if (cd->groups > 1 && (cd->in_c % cd->groups || cd->out_c % cd->groups)) {
+        seterr(err, errlen, "%s: %d groups do not divide %d->%d channels", name, cd->groups, cd->in_c, cd->out_c);
+        return -1;
+    }
     int OH = (H + 2 * cd->pad - cd->kernel) / cd->stride + 1;
     int OW = (W + 2 * cd->pad - cd->kernel) / cd->stride + 1;
-    dnnl_dims_t wd = {cd->out_c, cd->in_c, cd->kernel, cd->kernel}, bd = {cd->out_c};
+    dnnl_dims_t wd, bd = {cd->out_c};
+    const int wnd = weight_dims(cd, wd);   // grouped: [G, O/G, C/G, K, K]
     dnnl_dims_t dd = {N, cd->out_c, OH, OW};
     dnnl_dims_t strides = {cd->stride, cd->stride}, pad = {cd->pad, cd->pad};
     dnnl_memory_desc_t w_any, b_md, d_md;
-    CHECK(dnnl_memory_desc_init_by_tag(&w_any, 4, wd, net->dt, dnnl_format_tag_any), name);
+    CHECK(dnnl_memory_desc_init_by_tag(&w_any, wnd, wd, net->dt, dnnl_format_tag_any), name);
     CHECK(dnnl_memory_desc_init_by_tag(&b_md, 1, bd, dnnl_f32, dnnl_a), name);
     if (dst_md) d_md = *dst_md;
     else CHECK(dnnl_memory_desc_init_by_tag(&d_md, 4, dd, net->dt, net->act_tag), name);
@@ -358,7 +377,7 @@ static int make_conv_w(rk_net *net, const rk_conv_desc *cd, const float *weight,
     // sum == 2: the residual comes in as a binary-add post-op (src1 = a tensor in dst's layout), so
     // no copy of it into dst is needed; kept only if oneDNN has a non-ref kernel for it (and
     // Winograd where Winograd was asked for), else the caller copies and we use the sum post-op.
-    int wino = try_wino && cd->kernel == 3 && cd->stride == 1;
+    int wino = try_wino && cd->kernel == 3 && cd->stride == 1 && wnd == 4;   // Winograd: dense only
     dnnl_primitive_attr_t attr = NULL;
     dnnl_status_t st = dnnl_unimplemented;
     for (int mode = sum; ; mode = 1) {
@@ -478,16 +497,19 @@ static int make_conv_w(rk_net *net, const rk_conv_desc *cd, const float *weight,
         no_bf16_kernel(cd, name, err, errlen);
         return -1;
     }
-    info_add(net, "%s %dx%d/%d %d->%d @%dx%d: fwd %s%s%s | bwd %s%s\n", name, cd->kernel, cd->kernel, cd->stride,
-             cd->in_c, cd->out_c, H, W, impl_of(c->fwd_pd), c->wino_fwd ? " (winograd)" : "",
+    char groups[24] = "";
+    if (wnd == 5) snprintf(groups, sizeof groups, " g%d", cd->groups);
+    info_add(net, "%s %dx%d/%d%s %d->%d @%dx%d: fwd %s%s%s | bwd %s%s\n", name, cd->kernel, cd->kernel, cd->stride,
+             groups, cd->in_c, cd->out_c, H, W, impl_of(c->fwd_pd), c->wino_fwd ? " (winograd)" : "",
              c->binary_add ? " +binary add" : (sum ? " +sum" : ""),
              need_bwd ? impl_of(c->bwd_pd) : "-", c->wino_bwd ? " (winograd)" : "");
     return 0;
 }
 
-// w[O, C, K, K], BN [O] -> malloc'd w'[O, C, K, K], b'[O] (see make_conv); a desc without BN is copied.
+// w[O, C/G, K, K], BN [O] -> malloc'd w'[O, C/G, K, K], b'[O] (see make_conv; per output channel,
+// grouped or not); a desc without BN is copied.
 static int fold_bn(const rk_conv_desc *cd, float **wout, float **bout) {
-    size_t per = (size_t)cd->in_c * cd->kernel * cd->kernel;
+    size_t per = (size_t)(cd->in_c / (cd->groups > 1 ? cd->groups : 1)) * cd->kernel * cd->kernel;
     float *w = malloc(sizeof(float) * per * (size_t)cd->out_c);
     float *b = malloc(sizeof(float) * (size_t)cd->out_c);
     if (!w || !b) { free(w); free(b); return -1; }
@@ -500,19 +522,85 @@ static int fold_bn(const rk_conv_desc *cd, float **wout, float **bout) {
     return 0;
 }
 
+// Whether oneDNN has only its reference kernel (ref:any, orders of magnitude slower) for this
+// grouped convolution, forward or (need_bwd) backward-data. On AVX2 and AVX-512 2.6 has jit kernels
+// only from some channels per group (ResNeXt-50 32x4d's first stages, 4 and 8 per group, get ref).
+static int grouped_only_ref(rk_net *net, const rk_conv_desc *cd, int N, int H, int W, const dnnl_memory_desc_t *src_md,
+                            int need_bwd) {
+    dnnl_dims_t wd, bd = {cd->out_c};
+    const int wnd = weight_dims(cd, wd);
+    int OH = (H + 2 * cd->pad - cd->kernel) / cd->stride + 1, OW = (W + 2 * cd->pad - cd->kernel) / cd->stride + 1;
+    dnnl_dims_t dd = {N, cd->out_c, OH, OW};
+    dnnl_dims_t strides = {cd->stride, cd->stride}, pad = {cd->pad, cd->pad};
+    dnnl_memory_desc_t w_any, b_md, d_md;
+    if (dnnl_memory_desc_init_by_tag(&w_any, wnd, wd, net->dt, dnnl_format_tag_any) != dnnl_success ||
+        dnnl_memory_desc_init_by_tag(&b_md, 1, bd, dnnl_f32, dnnl_a) != dnnl_success ||
+        dnnl_memory_desc_init_by_tag(&d_md, 4, dd, net->dt, net->act_tag) != dnnl_success) return 1;
+    dnnl_convolution_desc_t d;
+    dnnl_primitive_desc_t fpd = NULL, bpd = NULL;
+    int ref = 1;
+    if (dnnl_convolution_forward_desc_init(&d, dnnl_forward_training, dnnl_convolution_direct, src_md, &w_any, &b_md,
+                                           &d_md, strides, pad, pad) == dnnl_success &&
+        dnnl_primitive_desc_create(&fpd, &d, NULL, net->engine, NULL) == dnnl_success) {
+        ref = strncmp(impl_of(fpd), "ref", 3) == 0;
+        if (!ref && need_bwd) {
+            dnnl_convolution_desc_t b;
+            const dnnl_memory_desc_t *s = dnnl_primitive_desc_query_md(fpd, dnnl_query_src_md, 0);
+            const dnnl_memory_desc_t *o = dnnl_primitive_desc_query_md(fpd, dnnl_query_dst_md, 0);
+            ref = !(dnnl_convolution_backward_data_desc_init(&b, dnnl_convolution_direct, s, &w_any, o, strides, pad,
+                                                             pad) == dnnl_success &&
+                    dnnl_primitive_desc_create(&bpd, &b, NULL, net->engine, fpd) == dnnl_success &&
+                    strncmp(impl_of(bpd), "ref", 3) != 0);
+        }
+    }
+    if (bpd) dnnl_primitive_desc_destroy(bpd);
+    if (fpd) dnnl_primitive_desc_destroy(fpd);
+    return ref;
+}
+
+// Grouped weights w[O, C/G, K, K] -> malloc'd block-diagonal dense w'[O, C, K, K]: output o keeps
+// its group's C/G input channels, every other input channel gets weight 0 (exactly the grouped conv).
+static float *expand_groups(const rk_conv_desc *cd, const float *w) {
+    const int G = cd->groups, Cg = cd->in_c / G, Og = cd->out_c / G;
+    const size_t kk = (size_t)cd->kernel * cd->kernel;
+    float *d = calloc((size_t)cd->out_c * cd->in_c * kk, sizeof(float));
+    if (!d) return NULL;
+    for (int o = 0; o < cd->out_c; o++) {
+        const int c0 = (o / Og) * Cg;
+        memcpy(d + ((size_t)o * cd->in_c + c0) * kk, w + (size_t)o * Cg * kk, sizeof(float) * Cg * kk);
+    }
+    return d;
+}
+
 // Folds eval-mode BatchNorm into the convolution (one layer at a time, so no second copy of the
 // whole model exists): w'[o] = w[o] * s[o], b'[o] = beta[o] - mean[o] * s[o], s = gamma / sqrt(var + eps).
-//   w[O, C, K, K], gamma/beta/mean/var[O] -> w'[O, C, K, K], b'[O]
+//   w[O, C/G, K, K], gamma/beta/mean/var[O] -> w'[O, C/G, K, K], b'[O]
+// A grouped conv oneDNN has only ref kernels for runs as the equivalent dense conv with
+// block-diagonal weights (G times the arithmetic, but jit: far faster than ref); the switch
+// RSYNTH_RESNET_GROUPED_REF=1 keeps it grouped for measuring.
 static int make_conv(rk_net *net, const rk_conv_desc *cd, int N, int H, int W, const dnnl_memory_desc_t *src_md,
                      const dnnl_memory_desc_t *dst_md, int relu, int sum, int try_wino, int need_bwd,
                      int free_diff_src, const char *name, conv_t *c, char *err, size_t errlen) {
-    if (!cd->bn_gamma)
-        return make_conv_w(net, cd, cd->weight, cd->bias, N, H, W, src_md, dst_md, relu, sum, try_wino, need_bwd,
-                           free_diff_src, name, c, err, errlen);
-    float *w, *b;
-    if (fold_bn(cd, &w, &b)) { seterr(err, errlen, "out of memory (folding %s)", name); return -1; }
-    int rc = make_conv_w(net, cd, w, b, N, H, W, src_md, dst_md, relu, sum, try_wino, need_bwd, free_diff_src, name,
+    const float *w0 = cd->weight, *b0 = cd->bias;
+    float *w = NULL, *b = NULL, *wx = NULL;
+    if (cd->bn_gamma) {
+        if (fold_bn(cd, &w, &b)) { seterr(err, errlen, "out of memory (folding %s)", name); return -1; }
+        w0 = w; b0 = b;
+    }
+    rk_conv_desc dense;
+    const rk_conv_desc *use = cd;
+    char dense_name[96];
+    if (cd->groups > 1 && !getenv("RSYNTH_RESNET_GROUPED_REF") && grouped_only_ref(net, cd, N, H, W, src_md, need_bwd)) {
+        wx = expand_groups(cd, w0);
+        if (!wx) { free(w); free(b); seterr(err, errlen, "out of memory (expanding %s)", name); return -1; }
+        dense = *cd; dense.groups = 1; dense.weight = wx;
+        use = &dense; w0 = wx;
+        snprintf(dense_name, sizeof dense_name, "%s (g%d as dense)", name, cd->groups);
+        name = dense_name;
+    }
+    int rc = make_conv_w(net, use, w0, b0, N, H, W, src_md, dst_md, relu, sum, try_wino, need_bwd, free_diff_src, name,
                          c, err, errlen);
+    free(wx);
     free(w);
     free(b);
     return rc;

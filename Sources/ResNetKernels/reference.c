@@ -3,51 +3,73 @@
 #include <math.h>
 #include <string.h>
 
-// x[N,C,H,W] * w[O,C,K,K] (+ bias[O]) -> y[N,O,OH,OW]
-void rk_ref_conv2d_forward(const float *x, int N, int C, int H, int W, const float *w, const float *bias,
-                           int O, int K, int S, int P, float *y, int OH, int OW) {
+// x[N,C,H,W] * w[O,C/G,K,K] (+ bias[O]) -> y[N,O,OH,OW]; output o reads input channels
+// [g*C/G, (g+1)*C/G) with g = o / (O/G). G <= 1: dense, w[O,C,K,K].
+void rk_ref_conv2d_forward_grouped(const float *x, int N, int C, int H, int W, const float *w, const float *bias,
+                                   int O, int K, int S, int P, int G, float *y, int OH, int OW) {
+    if (G < 1) G = 1;
+    const int Cg = C / G, Og = O / G;
     for (int n = 0; n < N; n++)
-        for (int o = 0; o < O; o++)
+        for (int o = 0; o < O; o++) {
+            const int c0 = (o / Og) * Cg;
             for (int oh = 0; oh < OH; oh++)
                 for (int ow = 0; ow < OW; ow++) {
                     double acc = bias ? bias[o] : 0.0;
-                    for (int c = 0; c < C; c++)
+                    for (int c = 0; c < Cg; c++)
                         for (int kh = 0; kh < K; kh++) {
                             int ih = oh * S - P + kh;
                             if (ih < 0 || ih >= H) continue;
                             for (int kw = 0; kw < K; kw++) {
                                 int iw = ow * S - P + kw;
                                 if (iw < 0 || iw >= W) continue;
-                                acc += (double)x[(((size_t)n * C + c) * H + ih) * W + iw] *
-                                       w[(((size_t)o * C + c) * K + kh) * K + kw];
+                                acc += (double)x[(((size_t)n * C + c0 + c) * H + ih) * W + iw] *
+                                       w[(((size_t)o * Cg + c) * K + kh) * K + kw];
                             }
                         }
                     y[(((size_t)n * O + o) * OH + oh) * OW + ow] = (float)acc;
                 }
+        }
 }
 
-// dy[N,O,OH,OW], w[O,C,K,K] -> dx[N,C,H,W]: dx[n,c,ih,iw] = sum over (o,kh,kw) with ih = oh*S-P+kh
-void rk_ref_conv2d_backward_data(const float *dy, int N, int O, int OH, int OW, const float *w,
-                                 int C, int K, int S, int P, float *dx, int H, int W) {
+// x[N,C,H,W] * w[O,C,K,K] (+ bias[O]) -> y[N,O,OH,OW]
+void rk_ref_conv2d_forward(const float *x, int N, int C, int H, int W, const float *w, const float *bias,
+                           int O, int K, int S, int P, float *y, int OH, int OW) {
+    rk_ref_conv2d_forward_grouped(x, N, C, H, W, w, bias, O, K, S, P, 1, y, OH, OW);
+}
+
+// dy[N,O,OH,OW], w[O,C/G,K,K] -> dx[N,C,H,W]: dx[n,c,ih,iw] = sum over (o in c's group, kh, kw)
+// with ih = oh*S-P+kh. G <= 1: dense.
+void rk_ref_conv2d_backward_data_grouped(const float *dy, int N, int O, int OH, int OW, const float *w,
+                                         int C, int K, int S, int P, int G, float *dx, int H, int W) {
+    if (G < 1) G = 1;
+    const int Cg = C / G, Og = O / G;
     memset(dx, 0, sizeof(float) * (size_t)N * C * H * W);
     for (int n = 0; n < N; n++)
-        for (int o = 0; o < O; o++)
+        for (int o = 0; o < O; o++) {
+            const int c0 = (o / Og) * Cg;
             for (int oh = 0; oh < OH; oh++)
                 for (int ow = 0; ow < OW; ow++) {
                     float g = dy[(((size_t)n * O + o) * OH + oh) * OW + ow];
                     if (g == 0.0f) continue;
-                    for (int c = 0; c < C; c++)
+                    for (int c = 0; c < Cg; c++)
                         for (int kh = 0; kh < K; kh++) {
                             int ih = oh * S - P + kh;
                             if (ih < 0 || ih >= H) continue;
                             for (int kw = 0; kw < K; kw++) {
                                 int iw = ow * S - P + kw;
                                 if (iw < 0 || iw >= W) continue;
-                                dx[(((size_t)n * C + c) * H + ih) * W + iw] +=
-                                    g * w[(((size_t)o * C + c) * K + kh) * K + kw];
+                                dx[(((size_t)n * C + c0 + c) * H + ih) * W + iw] +=
+                                    g * w[(((size_t)o * Cg + c) * K + kh) * K + kw];
                             }
                         }
                 }
+        }
+}
+
+// dy[N,O,OH,OW], w[O,C,K,K] -> dx[N,C,H,W]
+void rk_ref_conv2d_backward_data(const float *dy, int N, int O, int OH, int OW, const float *w,
+                                 int C, int K, int S, int P, float *dx, int H, int W) {
+    rk_ref_conv2d_backward_data_grouped(dy, N, O, OH, OW, w, C, K, S, P, 1, dx, H, W);
 }
 
 // x[N,C,HW] -> y[N,C,HW]

@@ -24,6 +24,8 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Images per step.") var batch = 8
     @Option(help: "Timed steps.") var steps = 5
     @Option(help: "Input size of the random-weight ResNet-50.") var size = 224
+    @Option(help: ArgumentHelp("Shape of the random-weight model (torchvision's constructor name): resnet50, wide_resnet50_2, wide_resnet50_4, resnext50_32x4d, resnet18, ...", valueName: "arch"))
+    var arch: String = "resnet50"
     @Option(help: "Winograd 3x3 convolutions of the random-weight ResNet-50: auto (from batch 8), on or off (float32 only).")
     var winograd: String = "auto"
     @Option(help: "Number format inside the random-weight ResNet-50: float32 or bfloat16 (AVX512-BF16 CPUs). With --weights, pass --with precision=bfloat16.")
@@ -40,21 +42,21 @@ struct BenchCommand: ParsableCommand {
             // The issue's "random weights of the right shape": the engine directly, no plugin, so
             // plugin parameters do not apply and the engine's own switches do.
             guard parameters.isEmpty else {
-                throw CommandError("--with sets a plugin parameter and needs --weights; without weights bench runs a random-weight ResNet-50, set by --size, --winograd and --precision")
+                throw CommandError("--with sets a plugin parameter and needs --weights; without weights bench runs a random-weight ResNet-50, set by --arch, --size, --winograd and --precision")
             }
             guard let p = ResNet.Precision(rawValue: precision) else {
                 throw CommandError("--precision: expected float32 or bfloat16, got '\(precision)'")
             }
             let w: Bool? = winograd == "on" ? true : winograd == "off" ? false : nil
             do {
-                model = try ResNet(weights: ResNet.randomWeights(depth: 50), mean: ResNet.imageNetMean,
+                model = try ResNet(weights: ResNet.randomWeights(arch: arch), mean: ResNet.imageNetMean,
                                    std: ResNet.imageNetStd, inputSize: size, winograd: w, precision: p)
             } catch {
                 throw CommandError("\(error)")
             }
         } else {
-            guard size == 224, winograd == "auto", precision == "float32" else {
-                throw CommandError("--size, --winograd and --precision set the random-weight ResNet-50; for a plugin use --with (e.g. --with precision=bfloat16)")
+            guard size == 224, winograd == "auto", precision == "float32", arch == "resnet50" else {
+                throw CommandError("--arch, --size, --winograd and --precision set the random-weight ResNet-50; for a plugin use --with (e.g. --with precision=bfloat16)")
             }
             model = try ClassifierOptions.makeClassifier(paths.catalog(), name: classifier, weights: weights,
                                                          assignments: parameters)
@@ -97,10 +99,11 @@ struct BenchCommand: ParsableCommand {
         if info, let net { print(net.implementationInfo) }
         if json {
             let tapsJSON = tapNames.map { "\"\($0)\"" }.joined(separator: ", ")
-            print(String(format: "{\"classifier\": \"%@\", \"batch\": %d, \"steps\": %d, \"taps\": [%@], \"ms_per_image_step\": %.3f, \"cpu_ms_per_image_step\": %.3f, \"peak_rss_mb\": %.1f}",
-                         classifier, batch, steps, tapsJSON, ms, cpuMs, peak))
+            print(String(format: "{\"classifier\": \"%@\", \"arch\": \"%@\", \"batch\": %d, \"steps\": %d, \"taps\": [%@], \"ms_per_image_step\": %.3f, \"cpu_ms_per_image_step\": %.3f, \"peak_rss_mb\": %.1f}",
+                         classifier, weights == nil ? arch : "", batch, steps, tapsJSON, ms, cpuMs, peak))
         } else {
-            print("\(classifier)\(weights == nil ? " (random ResNet-50 weights)" : ""), \(s) input, batch \(batch), \(steps) steps"
+            let shape = (model as? ResNet).map { "\($0.weights.architecture.name)" } ?? "ResNet-50"
+            print("\(classifier)\(weights == nil ? " (random \(shape) weights, --arch \(arch))" : ""), \(s) input, batch \(batch), \(steps) steps"
                 + (tapNames.isEmpty ? "" : ", taps \(tapNames.joined(separator: ","))"))
             print(String(format: "%.1f ms per image-step (median), %.1f ms CPU per image-step, peak memory %.0f MB", ms, cpuMs, peak))
         }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Times one PGD step of ResNet-50 in PyTorch eager on the CPU: forward + torch.autograd.grad of
+"""Times one PGD step of ResNet-50 (or --arch wide_resnet50_2 / _4, resnext50_32x4d) in PyTorch eager on the CPU: forward + torch.autograd.grad of
 the cross-entropy w.r.t. the input (224x224, float32, random weights, model.eval(), input
 normalisation inside as in the robustness library). For comparison with the Swift engine
 (`rsynth bench`; Tests/Fixtures/bench_vs_pytorch.py runs both). Not needed by the tests.
@@ -15,19 +15,26 @@ its own subprocess so the peaks do not mix).
 import argparse, json, os, resource, subprocess, sys, time
 
 
-def one(batch, fmt, steps, threads, precision="float32"):
+# torchvision constructor name -> (groups, width per group at planes 64)
+ARCHS = {"resnet50": (1, 64), "wide_resnet50_2": (1, 128), "wide_resnet50_4": (1, 256), "resnext50_32x4d": (32, 4)}
+
+
+def one(batch, fmt, steps, threads, precision="float32", arch="resnet50"):
     import torch
     import torch.nn as nn
     import torch.nn.functional as F
     if threads:
         torch.set_num_threads(threads)
 
-    class Bottleneck(nn.Module):
-        def __init__(self, cin, w, stride):
+    groups, base_width = ARCHS[arch]
+
+    class Bottleneck(nn.Module):   # torchvision's: width = int(planes * base_width / 64) * groups
+        def __init__(self, cin, planes, stride):
             super().__init__()
-            o = 4 * w
+            o = 4 * planes
+            w = int(planes * base_width / 64) * groups
             self.conv1 = nn.Conv2d(cin, w, 1, bias=False); self.bn1 = nn.BatchNorm2d(w)
-            self.conv2 = nn.Conv2d(w, w, 3, stride, 1, bias=False); self.bn2 = nn.BatchNorm2d(w)
+            self.conv2 = nn.Conv2d(w, w, 3, stride, 1, groups=groups, bias=False); self.bn2 = nn.BatchNorm2d(w)
             self.conv3 = nn.Conv2d(w, o, 1, bias=False); self.bn3 = nn.BatchNorm2d(o)
             self.downsample = None
             if stride != 1 or cin != o:
@@ -39,7 +46,7 @@ def one(batch, fmt, steps, threads, precision="float32"):
             y = F.relu(self.bn2(self.conv2(y)))
             return F.relu(self.bn3(self.conv3(y)) + idt)
 
-    class ResNet50(nn.Module):   # torchvision's resnet50 (v1.5), written out (no torchvision needed)
+    class ResNet50(nn.Module):   # torchvision's resnet50 (v1.5) / wide / resnext, written out (no torchvision needed)
         def __init__(self):
             super().__init__()
             self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False); self.bn1 = nn.BatchNorm2d(64)
@@ -91,7 +98,7 @@ def one(batch, fmt, steps, threads, precision="float32"):
     return {"batch": batch, "format": fmt, "ms_per_image_step": 1000 * times[len(times) // 2] / batch,
             "best_ms": 1000 * times[0] / batch, "cpu_ms": 1000 * cpu[len(cpu) // 2] / batch,
             "peak_rss_mb": peak_mb, "threads": torch.get_num_threads(), "torch": torch.__version__,
-            "precision": precision}
+            "precision": precision, "arch": arch}
 
 
 def main():
@@ -102,18 +109,20 @@ def main():
     ap.add_argument("--formats", default="contiguous,channels_last")
     ap.add_argument("--precision", choices=["float32", "bfloat16"], default="float32",
                     help="bfloat16: under torch.autocast (PyTorch's mixed precision)")
+    ap.add_argument("--arch", choices=sorted(ARCHS), default="resnet50")
     ap.add_argument("--child", default=None)
     a = ap.parse_args()
     if a.child:
         b, fmt = a.child.split(":")
-        print(json.dumps(one(int(b), fmt, a.steps, a.threads, a.precision)))
+        print(json.dumps(one(int(b), fmt, a.steps, a.threads, a.precision, a.arch)))
         return
     print(f"load average before: {os.getloadavg()}")
     for b in [int(s) for s in a.batches.split(",")]:
         best = None
         for fmt in a.formats.split(","):
             out = subprocess.run([sys.executable, __file__, "--child", f"{b}:{fmt}", "--steps", str(a.steps),
-                                  "--threads", str(a.threads), "--precision", a.precision], capture_output=True, text=True, check=True)
+                                  "--threads", str(a.threads), "--precision", a.precision, "--arch", a.arch],
+                                 capture_output=True, text=True, check=True)
             r = json.loads(out.stdout.strip().splitlines()[-1])
             print(f"batch {b} {fmt:13s}: {r['ms_per_image_step']:.1f} ms per image-step (best {r['best_ms']:.1f}, "
                   f"CPU {r['cpu_ms']:.1f} ms), peak RSS {r['peak_rss_mb']:.0f} MB "

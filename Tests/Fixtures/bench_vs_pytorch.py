@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""The README's speed table: one ResNet-50 PGD step (forward + input gradient, 224x224, float32 or
+"""The README's speed table: one ResNet-50 (or --arch wide_resnet50_2 / _4, resnext50_32x4d) PGD step (forward + input gradient, 224x224, float32 or
 bfloat16, random weights) in PyTorch eager and in `rsynth bench`, alternating on the same machine in one run.
 
 Run from the repository root after `swift build -c release` (PyTorch in a virtual environment
 outside the repository, e.g. /root/torch-venv; the tests never need it):
-    /root/torch-venv/bin/python Tests/Fixtures/bench_vs_pytorch.py [--batches 1,4,8] [--steps 5] [--rounds 2] [--precision float32|bfloat16]
+    /root/torch-venv/bin/python Tests/Fixtures/bench_vs_pytorch.py [--batches 1,4,8] [--steps 5] [--rounds 2] [--precision float32|bfloat16] [--arch resnet50]
 
 For each batch size and round it runs PyTorch in a fresh process for each memory format
 (contiguous and channels_last, keeping the faster: "its best") and `rsynth bench` in a fresh
@@ -17,16 +17,17 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
 
-def pytorch(batch, fmt, steps, precision):
+def pytorch(batch, fmt, steps, precision, arch):
     out = subprocess.run([sys.executable, os.path.join(HERE, "bench_pytorch.py"), "--child", f"{batch}:{fmt}",
-                          "--steps", str(steps), "--precision", precision], capture_output=True, text=True, check=True)
+                          "--steps", str(steps), "--precision", precision, "--arch", arch],
+                         capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def rsynth(batch, steps, precision):
+def rsynth(batch, steps, precision, arch):
     exe = os.path.join(ROOT, ".build", "release", "rsynth")
     out = subprocess.run([exe, "bench", "--classifier", "robust-resnet50", "--batch", str(batch), "--steps", str(steps),
-                          "--precision", precision, "--json"], capture_output=True, text=True, check=True)
+                          "--precision", precision, "--arch", arch, "--json"], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -47,18 +48,19 @@ def main():
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--precision", choices=["float32", "bfloat16"], default="float32",
                     help="bfloat16: rsynth --precision bfloat16 against PyTorch under torch.autocast(bfloat16)")
+    ap.add_argument("--arch", choices=["resnet50", "wide_resnet50_2", "wide_resnet50_4", "resnext50_32x4d"], default="resnet50")
     a = ap.parse_args()
     import torch
     print(f"machine: {cpu_name()}, {os.cpu_count()} cores; torch {torch.__version__}, "
-          f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}; {a.precision}; load before {os.getloadavg()[0]:.1f}")
+          f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}; {a.arch}, {a.precision}; load before {os.getloadavg()[0]:.1f}")
     rows = []
     for b in [int(s) for s in a.batches.split(",")]:
         pt_ms, pt_mem, rs_ms, rs_mem, fmts = [], [], [], [], []
         for _ in range(a.rounds):
-            best = min((pytorch(b, f, a.steps, a.precision) for f in ("contiguous", "channels_last")),
+            best = min((pytorch(b, f, a.steps, a.precision, a.arch) for f in ("contiguous", "channels_last")),
                        key=lambda r: r["ms_per_image_step"])
             pt_ms.append(best["ms_per_image_step"]); pt_mem.append(best["peak_rss_mb"]); fmts.append(best["format"])
-            r = rsynth(b, a.steps, a.precision)
+            r = rsynth(b, a.steps, a.precision, a.arch)
             rs_ms.append(r["ms_per_image_step"]); rs_mem.append(r["peak_rss_mb"])
         p, s = statistics.median(pt_ms), statistics.median(rs_ms)
         pm, sm = statistics.median(pt_mem), statistics.median(rs_mem)

@@ -14,11 +14,14 @@ struct Fixture {
     static let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/resnet")
 
+    /// From index.json (make_resnet_fixtures.py) or wide_index.json (make_resnet_wide_fixtures.py).
     static func load(_ name: String) throws -> Fixture {
-        let index = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("index.json")))
-            as! [String: Any]
-        let nets = index["nets"] as! [String: Any]
-        let entry = nets[name] as! [String: Any]
+        var index = [String: Any](), entry: [String: Any]? = nil
+        for file in ["index.json", "wide_index.json"] where entry == nil {
+            index = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent(file))) as! [String: Any]
+            entry = (index["nets"] as! [String: Any])[name] as? [String: Any]
+        }
+        guard let entry else { throw ResNetError("no fixture net \(name)") }
         let data = try Data(contentsOf: dir.appendingPathComponent("\(name).f32"))
         let blob = data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
         return Fixture(name: name, entry: entry, blob: blob,

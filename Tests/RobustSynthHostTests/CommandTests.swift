@@ -47,11 +47,25 @@ final class CommandTests: XCTestCase {
     func testBenchWithoutWeightsRejectsPluginParameters() throws {
         let r = try TestSupport.rsynth(["bench", "--with", "backend=reference", "--steps", "1"])
         XCTAssertEqual(r.status, 1)
-        XCTAssertEqual(r.stderr, "Error: --with sets a plugin parameter and needs --weights; without weights bench runs a random-weight ResNet-50, set by --size, --winograd and --precision\n")
+        XCTAssertEqual(r.stderr, "Error: --with sets a plugin parameter and needs --weights; without weights bench runs a random-weight ResNet-50, set by --arch, --size, --winograd and --precision\n")
         let p = try TestSupport.rsynth(["bench", "--classifier", "resnet50", "--weights",
                                         TestSupport.fixture("resnet/basic_imagenet.safetensors").path, "--precision", "bfloat16"])
         XCTAssertEqual(p.status, 1)
-        XCTAssertEqual(p.stderr, "Error: --size, --winograd and --precision set the random-weight ResNet-50; for a plugin use --with (e.g. --with precision=bfloat16)\n")
+        XCTAssertEqual(p.stderr, "Error: --arch, --size, --winograd and --precision set the random-weight ResNet-50; for a plugin use --with (e.g. --with precision=bfloat16)\n")
+    }
+
+    /// --arch picks the random-weight model's shape by torchvision's constructor name.
+    func testBenchArch() throws {
+        let r = try TestSupport.rsynth(["bench", "--arch", "resnext50_32x4d", "--size", "32", "--batch", "1", "--steps", "1", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        XCTAssertEqual(object["arch"] as? String, "resnext50_32x4d")
+        let t = try TestSupport.rsynth(["bench", "--arch", "wide_resnet50_2", "--size", "32", "--batch", "1", "--steps", "1"])
+        XCTAssertEqual(t.status, 0, t.stderr)
+        XCTAssertTrue(t.stdout.hasPrefix("robust-resnet50 (random WideResNet-50-2 weights, --arch wide_resnet50_2), 3x32x32 input"), t.stdout)
+        let u = try TestSupport.rsynth(["bench", "--arch", "vgg16", "--steps", "1"])
+        XCTAssertEqual(u.status, 1)
+        XCTAssertTrue(u.stderr.contains("no torchvision ResNet 'vgg16'"), u.stderr)
     }
 
     func testBenchRejectsAnUnknownPrecision() throws {

@@ -21,6 +21,13 @@ void rk_ref_conv2d_forward(const float *x, int N, int C, int H, int W, const flo
 // dy[N,O,OH,OW], w[O,C,K,K] -> dx[N,C,H,W] (overwritten).
 void rk_ref_conv2d_backward_data(const float *dy, int N, int O, int OH, int OW, const float *w,
                                  int C, int K, int S, int P, float *dx, int H, int W);
+// Grouped (G groups; G <= 1 is dense, exactly the two above): x[N,C,H,W], w[O,C/G,K,K], bias[O] or
+// NULL -> y[N,O,OH,OW]; output channel o sees input channels [g*C/G, (g+1)*C/G), g = o / (O/G).
+void rk_ref_conv2d_forward_grouped(const float *x, int N, int C, int H, int W, const float *w, const float *bias,
+                                   int O, int K, int S, int P, int G, float *y, int OH, int OW);
+// dy[N,O,OH,OW], w[O,C/G,K,K] -> dx[N,C,H,W] (overwritten).
+void rk_ref_conv2d_backward_data_grouped(const float *dy, int N, int O, int OH, int OW, const float *w,
+                                         int C, int K, int S, int P, int G, float *dx, int H, int W);
 // x[N,C,HW] -> y[N,C,HW] = (x - mean)/sqrt(var + eps) * gamma + beta (eval-mode BatchNorm).
 void rk_ref_batchnorm_forward(const float *x, int N, int C, int HW, const float *gamma, const float *beta,
                               const float *mean, const float *var, float eps, float *y);
@@ -45,7 +52,7 @@ void rk_ref_maxpool_backward(const float *dy, const int *argmax, int N, int C, i
 // once by rk_net_create and reused by every forward/backward.
 // ---------------------------------------------------------------------------------------------
 
-// One convolution: weight[O,C,K,K] (plain OIHW) and either bias[O] (BN already folded) or, with
+// One convolution: weight[O,C/G,K,K] (plain OIHW; G = groups, 0 or 1 = dense) and either bias[O] (BN already folded) or, with
 // bn_gamma set, an eval-mode BatchNorm (gamma, beta, running mean, running var [O], eps) that
 // rk_net_create folds in layer by layer. Everything is copied; the caller's arrays may go after.
 typedef struct {
@@ -54,6 +61,7 @@ typedef struct {
     const float *bias;
     const float *bn_gamma, *bn_beta, *bn_mean, *bn_var;
     float bn_eps;
+    int groups;                  // 0 or 1: dense; G > 1: grouped (in_c and out_c divisible by G)
 } rk_conv_desc;
 
 // A residual block: basic (convs 0,1) or bottleneck (convs 0,1,2); optional downsample conv.
