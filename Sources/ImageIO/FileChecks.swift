@@ -13,6 +13,8 @@ public enum FileChecks {
         var st = stat()
         guard stat(path, &st) == 0 else {
             let code = errno
+            var link = stat()
+            if code == ENOENT && lstat(path, &link) == 0 { return "it is a link to nothing (a dangling symlink)" }
             return code == ENOENT ? "no such file" : String(cString: strerror(code))
         }
         return kindProblem(st.st_mode)

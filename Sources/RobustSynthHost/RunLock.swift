@@ -87,7 +87,7 @@ public final class RunFolderLock {
                 break
             }
             let code = errno
-            if code != ENOENT {
+            if code != ENOENT && code != ENOTDIR {
                 throw RunError("cannot use output folder \(directory): \(path): \(String(cString: strerror(code)))")
             }
             missing.append(path)
