@@ -66,6 +66,17 @@ public enum FileChecks {
         return text.contains("NSCocoaErrorDomain") || text.isEmpty ? "the operation failed (error \(ns.code))" : text
     }
 
+    /// An error as one sentence: a Foundation file error as "PATH: REASON" (the OS's reason),
+    /// anything else as it describes itself.
+    public static func describe(_ error: Error) -> String {
+        let ns = error as NSError
+        guard error is CocoaError || error is POSIXError || ns.domain == NSCocoaErrorDomain || ns.domain == NSPOSIXErrorDomain else {
+            return "\(error)"
+        }
+        let path = (ns.userInfo[NSFilePathErrorKey] as? String) ?? (ns.userInfo[NSURLErrorKey] as? URL)?.path
+        return path.map { "\($0): \(reason(error))" } ?? reason(error)
+    }
+
     /// The entries of a folder with their raw name bytes (readdir), so that a name that is not
     /// UTF-8 is seen rather than dropped or mangled. Hidden entries (".x") are left out.
     public static func entries(_ folder: String) throws -> [(name: String?, bytes: [UInt8])] {

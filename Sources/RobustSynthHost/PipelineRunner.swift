@@ -146,7 +146,7 @@ public final class PipelineRunner {
         // Temporary files of a run that was killed: nobody else writes here while we hold the lock.
         RunFolder.removeTemporaryFiles(dir)
         try JSONFiles.write(plan, to: planPath)
-        try Data(spec.text.utf8).write(to: URL(fileURLWithPath: (dir as NSString).appendingPathComponent("spec.yaml")), options: .atomic)
+        try JSONFiles.writeData(Data(spec.text.utf8), to: (dir as NSString).appendingPathComponent("spec.yaml"))
 
         let mine = items.indices.filter { $0 % options.shard.count == options.shard.index }
         let todo = mine.filter { !fm.fileExists(atPath: RunFolder.recordPath(dir, $0)) }

@@ -99,14 +99,13 @@ public enum RunFolder {
             gridName = "grid.png"
             try ImageFile.writePNG(ImageGrid.make(rows: rows, gap: 2), to: path(gridName!))
         }
-        try Data(RunFigures.lossCSV(records).utf8).write(to: URL(fileURLWithPath: path("losses.csv")), options: .atomic)
+        try JSONFiles.writeData(Data(RunFigures.lossCSV(records).utf8), to: path("losses.csv"))
         var plots = [String]()
         for (g, groupName) in plan.group_names.enumerated() {
             let members = records.filter { $0.group == g }
             guard !members.isEmpty else { continue }
             let file = "loss-\(String(format: "%02d", g))-\(RunFigures.slug(groupName)).svg"
-            try Data(RunFigures.lossPlotSVG(title: "Loss per step: \(groupName)", members).utf8)
-                .write(to: URL(fileURLWithPath: path(file)), options: .atomic)
+            try JSONFiles.writeData(Data(RunFigures.lossPlotSVG(title: "Loss per step: \(groupName)", members).utf8), to: path(file))
             plots.append(file)
         }
         let spec = (try? String(contentsOfFile: path("spec.yaml"), encoding: .utf8)) ?? ""

@@ -312,9 +312,10 @@ private struct Validation {
     }
 
     /// A path parameter names what exists: a regular file, or a folder where its name or doc
-    /// says so (StaticChecks.expectation); a checkpoint starts as one. Only stat and the first
+    /// says so (StaticChecks.expectation), unless the plugin writes it (StaticChecks.isOutput); a checkpoint starts as one. Only stat and the first
     /// bytes are read; the error is at the value (or the list item).
     mutating func checkFiles(_ value: ParameterValue, decl: ParameterDecl, node: Node) {
+        if StaticChecks.isOutput(decl) { return }
         switch (decl.type, value) {
         case (.path, .string(let path)) where !path.isEmpty:
             if let problem = StaticChecks.pathProblem(path, StaticChecks.expectation(decl)) {

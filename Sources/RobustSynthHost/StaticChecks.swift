@@ -17,6 +17,14 @@ enum StaticChecks {
         return ["dataset", "folder", "directory"].contains { words.contains($0) } ? .folder : .file
     }
 
+    /// A path the plugin writes rather than reads (named out/output, or documented as written):
+    /// it need not exist yet.
+    static func isOutput(_ decl: ParameterDecl) -> Bool {
+        let name = decl.name.lowercased(), doc = decl.doc.lowercased()
+        return ["out", "output"].contains(name) || name.hasPrefix("out_") || name.hasSuffix("_out")
+            || name.hasPrefix("output_") || doc.contains("write") || doc.contains("written")
+    }
+
     /// nil when `path` is what is expected; else "cannot read 'PATH': REASON".
     static func pathProblem(_ path: String, _ expect: Expect) -> String? {
         switch expect {
@@ -58,7 +66,8 @@ enum StaticChecks {
     static func labels(of use: PipelineSpec.PluginUse) -> ClassLabels? {
         let decls = use.plugin.info.parameters
         if decls.contains(where: { $0.name == "classes" && $0.type == .int }), case .int(let n)? = use.values["classes"], n > 0, n <= 100_000 {
-            return .numbered(Int(n))
+            // As the run names them (PipelineRunner.labels): a 1000-class model is ImageNet's.
+            return n == 1000 ? .imageNet : .numbered(Int(n))
         }
         if let w = decls.first(where: { $0.type == .path && isCheckpoint($0) }), case .string(let path)? = use.values[w.name], !path.isEmpty {
             let sidecar = URL(fileURLWithPath: path).deletingPathExtension().appendingPathExtension("json").path

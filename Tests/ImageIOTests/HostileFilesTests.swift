@@ -64,8 +64,30 @@ final class HostileFilesTests: XCTestCase {
         }
     }
 
+    func testFoundationFileErrorsBecomeTheOSsSentence() throws {
+        let root = makeTempDir(self)
+        TestSupport_write(root + "/file")
+        let cases: [(() throws -> Void, String)] = [
+            ({ _ = try FileManager.default.contentsOfDirectory(atPath: root + "/missing") }, "\(root)/missing: No such file or directory"),
+            ({ _ = try Data(contentsOf: URL(fileURLWithPath: root)) }, "\(root): Is a directory"),
+            ({ try Data("x".utf8).write(to: URL(fileURLWithPath: root + "/file/x"), options: .atomic) }, "\(root)/file/x: No such file or directory"),
+        ]
+        for (body, expected) in cases {
+            XCTAssertThrowsError(try body()) { error in
+                let text = FileChecks.describe(error)
+                XCTAssertFalse(text.contains("NSCocoaErrorDomain"), text)
+                XCTAssertEqual(text, expected)
+            }
+        }
+        XCTAssertEqual(FileChecks.describe(ImageError("as it is")), "as it is")
+    }
+
     func testEscapedNames() {
         XCTAssertEqual(FileChecks.escaped(Array("café".utf8)), "café")
         XCTAssertEqual(FileChecks.escaped([0x61, 0xE9, 0x0A, 0x5C, 0xFF]), "a\\xe9\\x0a\\x5c\\xff")
     }
+}
+
+private func TestSupport_write(_ path: String) {
+    FileManager.default.createFile(atPath: path, contents: Data("x".utf8))
 }

@@ -64,6 +64,10 @@ final class StaticValidationTests: XCTestCase {
             "D/spec.yaml:4:54: error: item 3 of parameter 'classes': class -1 is out of range: classifier 'linear' has 10 classes (0 to 9)",
             "D/spec.yaml:4:58: error: item 4 of parameter 'classes': classifier 'linear' has no class 'tench'; its classes are 0, 1, 2, 3, 4, 5, 6, 7, 8, 9",
         ])
+        // A 1000-class linear model has ImageNet's names, as in the run.
+        XCTAssertEqual(problems(spec(classifier: "{ plugin: linear, with: { classes: 1000 } }", classes: "[tench, tnech]"), in: dir), [
+            "D/spec.yaml:4:54: error: item 2 of parameter 'classes': classifier 'linear' has no class 'tnech' (did you mean 'tench'?)",
+        ])
         // digits-resnet: the classes listed in the JSON beside the weights.
         XCTAssertEqual(problems(spec(classifier: "{ plugin: digits-resnet, with: { weights: \(digits) } }", classes: "[7, tench, 10]"), in: dir), [
             "D/spec.yaml:4:50: error: item 2 of parameter 'classes': classifier 'digits-resnet' has no class 'tench'; its classes are 0, 1, 2, 3, 4, 5, 6, 7, 8, 9",
