@@ -12,16 +12,20 @@ enum StaticChecks {
 
     /// A path parameter names a folder when its name or doc says so (dataset, folder,
     /// directory); every other path parameter names a file.
+    /// The name decides first; the doc only where it speaks of a folder and not of a file.
     static func expectation(_ decl: ParameterDecl) -> Expect {
-        let words = (decl.name + " " + decl.doc).lowercased()
-        return ["dataset", "folder", "directory"].contains { words.contains($0) } ? .folder : .file
+        let name = decl.name.lowercased(), doc = decl.doc.lowercased()
+        if ["dataset", "folder", "dir"].contains(where: { name.contains($0) }) { return .folder }
+        if doc.contains("file") { return .file }
+        return ["folder", "directory"].contains { doc.contains($0) } ? .folder : .file
     }
 
     /// A path the plugin writes rather than reads (named out/output, or documented as written):
     /// it need not exist yet.
     static func isOutput(_ decl: ParameterDecl) -> Bool {
         let name = decl.name.lowercased(), doc = decl.doc.lowercased()
-        return ["out", "output"].contains(name) || name.hasPrefix("out_") || name.hasSuffix("_out")
+        return ["out", "output", "cache"].contains(name) || name.hasPrefix("out_") || name.hasSuffix("_out")
+            || name.hasSuffix("_cache") || doc.contains("fitted models") || doc.contains("cache folder")
             || name.hasPrefix("output_") || doc.contains("write") || doc.contains("written")
     }
 
