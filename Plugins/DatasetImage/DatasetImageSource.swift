@@ -29,6 +29,7 @@ final class DatasetImageSampler: SeedSampler, PluginFactory {
             let labels = try SeedModelSource.labels(parameters.string("labels"))
             let ds = try ImageFolderDataset(root: parameters.string("dataset"), labels: labels,
                                             limitPerClass: limit > 0 ? limit : nil)
+            if !ds.skipped.isEmpty { HostServices.log(ImageFolderDataset.skippedText(ds.skipped), warning: true) }
             source = DatasetImageSource(dataset: ds, transform: transform)
         } catch let e as ImageError {
             throw PluginError(e.message)

@@ -23,7 +23,10 @@ final class DigitsResNetClassifier: ForwardingClassifier, PluginFactory {
         let w = try ResNetFile.weights(path)
         let metaPath = URL(fileURLWithPath: path).deletingPathExtension().appendingPathExtension("json").path
         var meta = [String: Any]()
-        if let data = FileManager.default.contents(atPath: metaPath) {
+        // Only a regular file is read (a FIFO would block the read).
+        var st = stat()
+        let isFile = stat(metaPath, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+        if isFile, let data = FileManager.default.contents(atPath: metaPath) {
             guard let m = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
                 throw PluginError("\(metaPath) is not a JSON object")
             }

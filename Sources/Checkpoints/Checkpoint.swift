@@ -40,13 +40,36 @@ public struct Checkpoint: Sendable {
     /// Reads the file's state dict. The file is memory-mapped; tensor bytes are converted only
     /// when `CheckpointTensor.floats()` is called. Throws `CheckpointError` naming the file.
     public static func load(_ path: String) throws -> Checkpoint {
+        // Only a regular file: stat first, so a FIFO is refused rather than opened (which would
+        // block until a writer came) and a folder gets the OS's reason, not a Foundation code.
+        if let why = notRegularFile(path) { throw CheckpointError(path: path, "cannot read the file (\(why))") }
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
         } catch {
-            throw CheckpointError(path: path, "cannot read the file (\(error.localizedDescription))")
+            throw CheckpointError(path: path, "cannot read the file (\(String(cString: strerror(EIO))))")
         }
         return try decode(data, path: path)
+    }
+
+    /// nil when `path` is a regular file (after symlinks); else the reason it cannot be read.
+    public static func notRegularFile(_ path: String) -> String? {
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            let code = errno
+            return code == ENOENT ? "no such file" : String(cString: strerror(code))
+        }
+        switch st.st_mode & S_IFMT {
+        case S_IFREG:
+            // Readable? (open with O_NONBLOCK: never waits, whatever the file is.)
+            let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+            if fd < 0 { return String(cString: strerror(errno)) }
+            close(fd)
+            return nil
+        case S_IFDIR: return "it is a folder, not a file"
+        case S_IFIFO: return "it is a FIFO (named pipe), not a regular file"
+        default: return "it is not a regular file"
+        }
     }
 
     /// Tensors may share storages (tied weights, views) and expand them (stride 0), so the values

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import RobustSynthCore
 
 /// A folder of images, one sub-folder per class (as Imagenette and ImageNet's `train`/`val`).
@@ -26,27 +29,43 @@ public struct ImageFolderDataset: Sendable {
     public let root: String
     public let classes: [ClassFolder]
     public let items: [Item]
+    /// Entries that look like images or class folders but cannot be read as such, with why:
+    /// a FIFO, socket, device or folder named like an image, a symlink loop or a dangling
+    /// link, a name that is not UTF-8 (shown with its bytes escaped, \xNN). Never opened.
+    public let skipped: [SkippedImage]
 
     /// Scans `root`. Throws an `ImageError` listing every problem at once: a missing root, a root
     /// without class folders, a class folder with no images, an unknown class folder name (with a
-    /// "did you mean"), two folders naming the same class.
+    /// "did you mean"), two folders naming the same class. Entries are read with lstat/stat only:
+    /// nothing is opened, so a FIFO named `x.png` cannot block the scan.
     public init(root: String, labels: ClassLabels, limitPerClass: Int? = nil) throws {
-        let fm = FileManager.default
-        var isDir: ObjCBool = false
-        guard fm.fileExists(atPath: root, isDirectory: &isDir) else {
-            throw ImageError("dataset folder '\(root)' does not exist")
+        var st = stat()
+        if stat(root, &st) != 0 {
+            let code = errno
+            if code == ENOENT { throw ImageError("dataset folder '\(root)' does not exist") }
+            throw ImageError("cannot read dataset folder '\(root)': \(String(cString: strerror(code)))")
         }
-        guard isDir.boolValue else { throw ImageError("dataset '\(root)' is not a folder") }
-        let entries: [String]
-        do { entries = try fm.contentsOfDirectory(atPath: root) } catch {
-            throw ImageError("cannot list dataset folder '\(root)': \(error.localizedDescription)")
+        guard (st.st_mode & S_IFMT) == S_IFDIR else { throw ImageError("dataset '\(root)' is not a folder") }
+        var skipped = [SkippedImage]()
+        func notUTF8(_ folder: String, _ bytes: [UInt8]) {
+            skipped.append(SkippedImage(path: folder + "/" + FileChecks.escaped(bytes), reason: "the name is not valid UTF-8"))
         }
-        let folders = entries.filter { name in
-            var d: ObjCBool = false
-            return !name.hasPrefix(".") && fm.fileExists(atPath: root + "/" + name, isDirectory: &d) && d.boolValue
-        }.sorted()
+        let entries = try FileChecks.entries(root)
+        var folders = [String]()
+        var looseImages = false
+        for e in entries {
+            guard let name = e.name else { notUTF8(root, e.bytes); continue }
+            let path = root + "/" + name
+            var s = stat()
+            if stat(path, &s) != 0 {
+                skipped.append(SkippedImage(path: path, reason: FileChecks.notRegularFile(path) ?? "cannot be read"))
+                continue
+            }
+            if (s.st_mode & S_IFMT) == S_IFDIR { folders.append(name) }
+            else if ImageFolderDataset.isImageName(name) { looseImages = true }
+        }
+        folders.sort()
         guard !folders.isEmpty else {
-            let looseImages = entries.contains { ImageFolderDataset.isImageName($0) }
             throw ImageError("dataset folder '\(root)' has no class folders" +
                              (looseImages ? " (it holds images directly: put them in one folder per class)"
                                           : " (expected one folder of .jpg/.jpeg/.png images per class)"))
@@ -72,9 +91,19 @@ public struct ImageFolderDataset: Sendable {
                 continue
             }
             seen[label] = folder
-            let files = ((try? fm.contentsOfDirectory(atPath: path)) ?? [])
-                .filter { !$0.hasPrefix(".") && ImageFolderDataset.isImageName($0) }
-                .sorted()
+            var files = [String]()
+            let listing: [(name: String?, bytes: [UInt8])]
+            do { listing = try FileChecks.entries(path) } catch let e as ImageError { problems.append(e.message); continue }
+            for e in listing {
+                guard let name = e.name else { notUTF8(path, e.bytes); continue }
+                guard ImageFolderDataset.isImageName(name) else { continue }
+                if let why = FileChecks.notRegularFile(path + "/" + name) {
+                    skipped.append(SkippedImage(path: path + "/" + name, reason: why))
+                } else {
+                    files.append(name)
+                }
+            }
+            files.sort()
             if files.isEmpty {
                 problems.append("dataset folder '\(path)' (class \(label), \(labels.name(label))) has no .jpg, .jpeg or .png images")
                 continue
@@ -84,10 +113,22 @@ public struct ImageFolderDataset: Sendable {
             for f in chosen { items.append(Item(path: path + "/" + f, label: label)) }
             classes.append(ClassFolder(folder: folder, label: label, items: start..<items.count))
         }
-        if !problems.isEmpty { throw ImageError(problems.joined(separator: "\n")) }
+        skipped.sort { $0.path < $1.path }
+        if !problems.isEmpty {
+            var text = problems.joined(separator: "\n")
+            if !skipped.isEmpty { text += "\n" + ImageFolderDataset.skippedText(skipped) }
+            throw ImageError(text)
+        }
         self.root = root
         self.classes = classes
         self.items = items
+        self.skipped = skipped
+    }
+
+    /// "skipped N entries: PATH: REASON; ..." for a log line.
+    public static func skippedText(_ skipped: [SkippedImage]) -> String {
+        "skipped \(skipped.count) entr\(skipped.count == 1 ? "y" : "ies") of the dataset: "
+            + skipped.map(\.description).joined(separator: "; ")
     }
 
     /// The class index a folder name stands for: index, WordNet id, class name or lemma, with

@@ -195,20 +195,23 @@ public enum ImageFile {
         }
     }
 
+    /// The bytes of a regular file. Anything else (a folder, a FIFO, a device) is refused
+    /// without blocking: checked with stat first, opened O_NONBLOCK and checked again (fstat).
     static func readBytes(_ path: String) throws -> [UInt8] {
-        guard let fh = FileHandle(forReadingAtPath: path) else {
-            var isDir: ObjCBool = false
-            if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
-                throw ImageError.unreadable(path, isDir.boolValue ? "it is a folder" : "permission denied")
-            }
-            throw ImageError.unreadable(path, "no such file")
+        if let why = FileChecks.notRegularFile(path) { throw ImageError.unreadable(path, why) }
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { throw ImageError.unreadable(path, String(cString: strerror(errno))) }
+        var st = stat()
+        if fstat(fd, &st) != 0 || (st.st_mode & S_IFMT) != S_IFREG {
+            close(fd)
+            throw ImageError.unreadable(path, FileChecks.kindProblem(st.st_mode) ?? "it is not a regular file")
         }
-        defer { try? fh.close() }
+        let fh = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         do {
             let data = try fh.readToEnd() ?? Data()
             return [UInt8](data)
         } catch {
-            throw ImageError.unreadable(path, error.localizedDescription)
+            throw ImageError.unreadable(path, FileChecks.reason(error))
         }
     }
 }

@@ -58,7 +58,7 @@ public enum SeedFitter {
         let d = 3 * r * r
         let writer = try SeedModelWriter(path: path, resolution: r, preprocess: options.preprocess,
                                          datasetPath: dataset.root, classCount: dataset.classes.count)
-        var skipped = [SkippedImage]()
+        var skipped = dataset.skipped
         var used = 0
         var done = 0
         let lock = NSLock()

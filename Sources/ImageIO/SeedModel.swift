@@ -102,12 +102,12 @@ public struct SeedModel: Sendable, Equatable {
     /// Reads a seed-model file. Another format version, a foreign file or a truncated file gives
     /// an `ImageError` naming the file.
     public static func read(_ path: String) throws -> SeedModel {
+        if let why = FileChecks.notRegularFile(path) { throw ImageError("cannot read seed model '\(path)': \(why)") }
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
         } catch {
-            let exists = FileManager.default.fileExists(atPath: path)
-            throw ImageError("cannot read seed model '\(path)': \(exists ? error.localizedDescription : "no such file")")
+            throw ImageError("cannot read seed model '\(path)': \(FileChecks.reason(error))")
         }
         return try decode(data, path: path)
     }
@@ -241,7 +241,7 @@ public final class SeedModelWriter {
 
     func put(_ d: Data) throws {
         do { try handle.write(contentsOf: d) } catch {
-            throw ImageError("cannot write seed model '\(path)': \(error.localizedDescription)")
+            throw ImageError("cannot write seed model '\(path)': \(FileChecks.reason(error))")
         }
     }
 

@@ -58,7 +58,7 @@ public enum SeedModelSource {
             return (m, false)
         }
         do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
-            throw ImageError("cannot create the seed-model cache folder '\(dir)': \(error.localizedDescription)")
+            throw ImageError("cannot create the seed-model cache folder '\(dir)': \(FileChecks.reason(error))")
         }
         log?("fitting seed models on '\(dataset)' (\(ds.classes.count) classes, \(ds.count) images, \(options.resolution)x\(options.resolution)); cache: \(path)")
         let report = try SeedFitter.fit(dataset: ds, labels: labels, options: options, to: path)

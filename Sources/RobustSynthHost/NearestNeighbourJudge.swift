@@ -15,6 +15,9 @@ public final class NearestNeighbourJudge {
 
     public init(dataset: String, labels classLabels: ClassLabels, shape: ImageShape, k: Int) throws {
         let data = try ImageFolderDataset(root: dataset, labels: classLabels)
+        if !data.skipped.isEmpty {
+            FileHandle.standardError.write(Data("rsynth: warning: judge: \(ImageFolderDataset.skippedText(data.skipped))\n".utf8))
+        }
         var points = [Float]()
         points.reserveCapacity(data.items.count * shape.count)
         for item in data.items {

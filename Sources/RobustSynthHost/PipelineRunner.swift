@@ -52,7 +52,22 @@ public final class PipelineRunner {
         return classifier.numClasses == 1000 ? .imageNet : .numbered(classifier.numClasses)
     }
 
+    /// Holds the run folder's lock for the whole run; a start that fails before writing
+    /// anything leaves no folder behind.
     public func run() throws -> RunSummary {
+        let lock = try RunFolderLock.acquire(options.outputDirectory)
+        var wrote = false
+        do {
+            let summary = try run(wrote: &wrote)
+            lock.release()
+            return summary
+        } catch {
+            if !wrote { lock.abandon() } else { lock.release() }
+            throw error
+        }
+    }
+
+    func run(wrote: inout Bool) throws -> RunSummary {
         let started = Date()
         let dir = options.outputDirectory
         let fm = FileManager.default
@@ -126,9 +141,12 @@ public final class PipelineRunner {
             try NearestNeighbourJudge(dataset: $0.dataset, labels: labels, shape: shape, k: $0.k)
         }
 
-        try fm.createDirectory(atPath: (dir as NSString).appendingPathComponent("samples"), withIntermediateDirectories: true)
+        wrote = true
+        try RunFolder.makeFolder((dir as NSString).appendingPathComponent("samples"))
+        // Temporary files of a run that was killed: nobody else writes here while we hold the lock.
+        RunFolder.removeTemporaryFiles(dir)
         try JSONFiles.write(plan, to: planPath)
-        try Data(spec.text.utf8).write(to: URL(fileURLWithPath: (dir as NSString).appendingPathComponent("spec.yaml")), options: .atomic)
+        try JSONFiles.writeData(Data(spec.text.utf8), to: (dir as NSString).appendingPathComponent("spec.yaml"))
 
         let mine = items.indices.filter { $0 % options.shard.count == options.shard.index }
         let todo = mine.filter { !fm.fileExists(atPath: RunFolder.recordPath(dir, $0)) }

@@ -10,6 +10,27 @@ public enum RunFolder {
         (dir as NSString).appendingPathComponent("samples/\(name(index)).json")
     }
 
+    /// Creates a folder (and its parents), or one sentence naming it and the OS's reason.
+    static func makeFolder(_ path: String) throws {
+        do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
+            var st = stat()
+            let reason = stat(path, &st) == 0 && (st.st_mode & S_IFMT) != S_IFDIR
+                ? "it is a file, not a folder" : FileChecks.reason(error)
+            throw RunError("cannot create folder \(path): \(reason)")
+        }
+    }
+
+    /// Removes the temporary files (".NAME.tmp-PID-TOKEN") that a killed run left in the folder
+    /// and in samples/. Only for the holder of the folder's lock.
+    static func removeTemporaryFiles(_ dir: String) {
+        for folder in [dir, (dir as NSString).appendingPathComponent("samples")] {
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { continue }
+            for name in names where name.hasPrefix(".") && name.contains(".tmp-") {
+                unlink((folder as NSString).appendingPathComponent(name))
+            }
+        }
+    }
+
     /// Writes a sample's images (and tensors), then its record last: the record marks it done.
     static func writeSample(dir: String, index: Int, source: Tensor, start: Tensor, result: Tensor, mask: Tensor?,
                             showStart: Bool, saveTensors: Bool, record: SampleRecord) throws {
@@ -78,14 +99,13 @@ public enum RunFolder {
             gridName = "grid.png"
             try ImageFile.writePNG(ImageGrid.make(rows: rows, gap: 2), to: path(gridName!))
         }
-        try Data(RunFigures.lossCSV(records).utf8).write(to: URL(fileURLWithPath: path("losses.csv")), options: .atomic)
+        try JSONFiles.writeData(Data(RunFigures.lossCSV(records).utf8), to: path("losses.csv"))
         var plots = [String]()
         for (g, groupName) in plan.group_names.enumerated() {
             let members = records.filter { $0.group == g }
             guard !members.isEmpty else { continue }
             let file = "loss-\(String(format: "%02d", g))-\(RunFigures.slug(groupName)).svg"
-            try Data(RunFigures.lossPlotSVG(title: "Loss per step: \(groupName)", members).utf8)
-                .write(to: URL(fileURLWithPath: path(file)), options: .atomic)
+            try JSONFiles.writeData(Data(RunFigures.lossPlotSVG(title: "Loss per step: \(groupName)", members).utf8), to: path(file))
             plots.append(file)
         }
         let spec = (try? String(contentsOfFile: path("spec.yaml"), encoding: .utf8)) ?? ""

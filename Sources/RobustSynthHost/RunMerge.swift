@@ -14,10 +14,13 @@ public enum RunMerge {
         for s in shards.dropFirst() where try plan(s).spec_fingerprint != reference.spec_fingerprint {
             throw RunError("\(s) is a run of a different spec than \(first)")
         }
+        // The output folder is ours for the whole merge, as a run's folder is.
+        let lock = try RunFolderLock.acquire(out)
+        defer { lock.release() }
         if let existing = try? plan(out), existing.spec_fingerprint != reference.spec_fingerprint {
             throw RunError("output folder \(out) holds a run of a different spec")
         }
-        try fm.createDirectory(atPath: (out as NSString).appendingPathComponent("samples"), withIntermediateDirectories: true)
+        try RunFolder.makeFolder((out as NSString).appendingPathComponent("samples"))
         for file in ["run.json", "spec.yaml"] {
             let dst = (out as NSString).appendingPathComponent(file)
             try? fm.removeItem(atPath: dst)

@@ -1,4 +1,5 @@
 import Foundation
+import ImageIO
 
 /// What a run folder holds about one finished sample (samples/NNNNNN.json). The manifest and
 /// the figures are rebuilt from these, so resuming, sharding and merging need nothing else.
@@ -100,10 +101,20 @@ enum JSONFiles {
     static func write<T: Encodable>(_ value: T, to path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try encoder.encode(value).write(to: URL(fileURLWithPath: path), options: .atomic)
+        try writeData(encoder.encode(value), to: path)
     }
     static func read<T: Decodable>(_ type: T.Type, from path: String) throws -> T {
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        if let why = FileChecks.notRegularFile(path) { throw RunError("cannot read \(path): \(why)") }
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw RunError("cannot read \(path): \(FileChecks.reason(error))")
+        }
         return try JSONDecoder().decode(type, from: data)
+    }
+    /// Writes atomically; a failure is one sentence with the path and the OS's reason.
+    static func writeData(_ data: Data, to path: String) throws {
+        do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+            throw RunError("cannot write \(path): \(FileChecks.reason(error))")
+        }
     }
 }

@@ -115,6 +115,15 @@ private struct Validation {
                                 optimizerNode: fields["optimizer"]?.value)
         }
         if let task, let classifier { checkTaps(task, classifier: classifier, taskNode: fields["task"]!.value) }
+        if let task, let classifier { checkClasses(task, classifier: classifier, taskNode: fields["task"]!.value) }
+        if let dir = outputDirectory, let node = fields["output"].flatMap({ valueNode($0.value, "dir") }),
+           let problem = StaticChecks.outputProblem(dir) {
+            error(node, "'output.dir': \(problem)")
+        }
+        if let (dataset, _) = judge, let node = fields["judge"].flatMap({ valueNode($0.value, "dataset") }),
+           let problem = StaticChecks.pathProblem(dataset, .folder) {
+            error(node, "'judge.dataset': \(problem)")
+        }
         guard diagnostics.isEmpty, let classifier, let seed, let task else { return nil }
         return PipelineSpec(path: path, text: text, classifier: classifier, seed: seed, task: task,
                             constraints: constraints, optimizer: optimizer, outputDirectory: outputDirectory,
@@ -187,7 +196,9 @@ private struct Validation {
                     }
                     mentioned.insert(decl.name)
                     switch ParameterConversion.convert(value, to: decl) {
-                    case .success(let v): given[decl.name] = v
+                    case .success(let v):
+                        given[decl.name] = v
+                        checkFiles(resolvePaths(v, decl.type), decl: decl, node: value)
                     case .failure(let p): error(p.node ?? value, p.message); failed = true
                     }
                 }
@@ -297,6 +308,55 @@ private struct Validation {
                 message += "; it offers " + offered.joined(separator: ", ")
             }
             error(node, message)
+        }
+    }
+
+    /// A path parameter names what exists: a regular file, or a folder where its name or doc
+    /// says so (StaticChecks.expectation), unless the plugin writes it (StaticChecks.isOutput); a checkpoint starts as one. Only stat and the first
+    /// bytes are read; the error is at the value (or the list item).
+    mutating func checkFiles(_ value: ParameterValue, decl: ParameterDecl, node: Node) {
+        if StaticChecks.isOutput(decl) { return }
+        switch (decl.type, value) {
+        case (.path, .string(let path)) where !path.isEmpty:
+            if let problem = StaticChecks.pathProblem(path, StaticChecks.expectation(decl)) {
+                error(node, "parameter '\(decl.name)': \(problem)")
+            } else if StaticChecks.expectation(decl) == .file, StaticChecks.isCheckpoint(decl),
+                      let problem = StaticChecks.checkpointProblem(path) {
+                error(node, "parameter '\(decl.name)': \(problem)")
+            }
+        case (.list(.path), .list(let items)):
+            guard case .sequence(let seq) = node else { return }
+            for (i, (item, itemNode)) in zip(items, seq).enumerated() {
+                guard case .string(let path) = item, !path.isEmpty,
+                      let problem = StaticChecks.pathProblem(path, StaticChecks.expectation(decl)) else { continue }
+                error(itemNode, "item \(i + 1) of parameter '\(decl.name)': \(problem)")
+            }
+        default:
+            break
+        }
+    }
+
+    /// Classes a task names (`classes`, `*_class`, `*_classes`) must be the classifier's, where
+    /// its classes are known without creating it (StaticChecks.labels).
+    mutating func checkClasses(_ task: PipelineSpec.PluginUse, classifier: PipelineSpec.PluginUse, taskNode: Node) {
+        guard let labels = StaticChecks.labels(of: classifier), let with = withNode(taskNode) else { return }
+        let name = classifier.plugin.info.name
+        for decl in task.plugin.info.parameters where StaticChecks.isClassParameter(decl) {
+            guard let node = valueNode(with, decl.name), let value = task.given[decl.name] else { continue }
+            switch (value, node) {
+            case (.string(let text), _) where !text.isEmpty:
+                if let problem = StaticChecks.classProblem(text, labels, classifier: name) {
+                    error(node, "parameter '\(decl.name)': \(problem)")
+                }
+            case (.list(let items), .sequence(let seq)):
+                for (i, (item, itemNode)) in zip(items, seq).enumerated() {
+                    guard case .string(let text) = item, !text.isEmpty,
+                          let problem = StaticChecks.classProblem(text, labels, classifier: name) else { continue }
+                    error(itemNode, "item \(i + 1) of parameter '\(decl.name)': \(problem)")
+                }
+            default:
+                break
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ImageIO
 import RobustSynthHost
 
 struct MergeCommand: ParsableCommand {
@@ -14,7 +15,7 @@ struct MergeCommand: ParsableCommand {
             let manifest = try RunMerge.merge(shards: shards, into: out)
             print("merged \(shards.count) folders: \(manifest.samples.count) of \(manifest.plan.total_samples) samples in \(out)")
         } catch {
-            warn("rsynth: error: \(error)")
+            warn("rsynth: error: \(FileChecks.describe(error))")
             throw ExitCode(1)
         }
     }

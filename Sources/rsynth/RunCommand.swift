@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ImageIO
 import RobustSynthHost
 
 struct RunCommand: ParsableCommand {
@@ -49,7 +50,7 @@ struct RunCommand: ParsableCommand {
             warn("rsynth: \(e)")
             throw ExitCode(130)
         } catch {
-            warn("rsynth: error: \(error)")
+            warn("rsynth: error: \(FileChecks.describe(error))")
             throw ExitCode(1)
         }
     }

@@ -122,7 +122,8 @@ final class SeedCommandTests: XCTestCase {
         try spec(seed: "{ plugin: multivariate-normal, with: { dataset: \(dir)/nothing } }", out: dir + "/bad2").write(toFile: dir + "/bad2.yaml", atomically: true, encoding: .utf8)
         let bad2 = try rsynth(["run", dir + "/bad2.yaml", "--quiet"])
         XCTAssertNotEqual(bad2.status, 0)
-        XCTAssertTrue(bad2.stderr.contains("dataset folder '\(dir)/nothing' does not exist"), bad2.stderr)
+        // validate finds the missing folder first, at its line and column.
+        XCTAssertTrue(bad2.stderr.contains("error: parameter 'dataset': cannot read folder '\(dir)/nothing': no such folder"), bad2.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/bad2"))
     }
 }

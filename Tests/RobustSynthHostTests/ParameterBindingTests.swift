@@ -34,6 +34,9 @@ final class ParameterBindingTests: XCTestCase {
     }
 
     func testEveryTypeArrivesIntact() throws {
+        // validate checks that a path parameter names an existing file.
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("data"), withIntermediateDirectories: true)
+        TestSupport.write("x", to: dir.appendingPathComponent("data/x.bin"))
         let received = try create("""
             flag: true, count: 7, ratio: 0.25, label: beta, file: data/x.bin, flags: [true, false, true],
             counts: [-5, 9000000000], ratios: [0.5, 1e-9], names: [tench, "golf ball"], out: received.txt

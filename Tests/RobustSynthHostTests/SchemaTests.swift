@@ -43,7 +43,16 @@ final class SchemaTests: XCTestCase {
                 """, schema, file.path])
             XCTAssertEqual(check.status, 0, "\(file.lastPathComponent) against the schema:\n\(check.stdout)\(check.stderr)")
             let v = try TestSupport.rsynth(["validate", file.path] + (thirdParty ? ["--plugin-path", dir.path] : []))
-            XCTAssertEqual(v.status, 0, "\(file.lastPathComponent):\n\(v.stdout)")
+            // The ImageNet weights and Imagenette are downloads (README), not in the repository:
+            // validate says so, and that is all it may say.
+            let downloads = TestSupport.root.appendingPathComponent("Examples/imagenet").path
+            let other = v.stdout.split(separator: "\n").filter {
+                !($0.contains(": error: parameter '") && ($0.contains(": cannot read '\(downloads)/models/") && $0.hasSuffix("': no such file")
+                    || $0.contains(": cannot read folder '\(downloads)/data/") && $0.hasSuffix("': no such folder")))
+            }
+            if v.status != 0 {
+                XCTAssertTrue(file.path.hasPrefix(downloads + "/") && other.isEmpty, "\(file.lastPathComponent):\n\(v.stdout)")
+            }
         }
     }
 
