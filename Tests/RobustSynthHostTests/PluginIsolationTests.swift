@@ -125,4 +125,31 @@ final class PluginIsolationTests: XCTestCase {
         let help = try TestSupport.rsynth(["--help"])
         XCTAssertFalse(help.stdout.contains("scan"), help.stdout)
     }
+
+    func testACrashInAPluginCallDuringARunNamesThePluginAndTheCallAndTheFolderResumes() throws {
+        let dir = TestSupport.temporaryDirectory()
+        _ = try TestSupport.buildCPlugin(TestSupport.fixture("plugins/crashing_sampler.c"), into: dir, name: "crashing")
+        let spec = dir.appendingPathComponent("spec.yaml")
+        TestSupport.write("""
+            version: 1
+            classifier: { plugin: linear, with: { classes: 10, size: 16 } }
+            seed: { plugin: crashing-sampler }
+            task: { plugin: generation, with: { classes: [3, 8], per_class: 2 } }
+            constraints:
+              - { plugin: l2-ball, with: { eps: 2 } }
+            optimizer: { steps: 3, step_size: 0.5, batch_size: 2, seed: 5 }
+
+            """, to: spec)
+        let out = dir.appendingPathComponent("run")
+        let args = ["run", spec.path, "--plugin-path", dir.path, "--out", out.path, "--quiet"]
+        let crashed = try TestSupport.rsynth(args, environment: ["CRASHING_SAMPLER_AT": "2"])
+        XCTAssertEqual(crashed.status, 1)
+        XCTAssertEqual(crashed.stderr, "rsynth: error: plugin 'crashing-sampler' crashed with SIGSEGV in its sample call; the samples written so far stay in \(out.path) and the same command resumes the run\n")
+        let samples = { (try? FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("samples").path))?.filter { $0.hasSuffix(".png") && !$0.contains("-") }.sorted() ?? [] }
+        XCTAssertEqual(samples(), ["000000.png", "000001.png"])
+        let resumed = try TestSupport.rsynth(args)
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertTrue(resumed.stdout.hasPrefix("2 samples run, 2 already done, 4 of 4"), resumed.stdout)
+        XCTAssertEqual(samples(), ["000000.png", "000001.png", "000002.png", "000003.png"])
+    }
 }
