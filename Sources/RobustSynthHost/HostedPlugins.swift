@@ -76,7 +76,8 @@ public final class HostedClassifier: Classifier {
         handle = PluginHandle(plugin, created, lastError: iface.last_error, destroy: iface.destroy)
         let context = created.context
         var info = synth_classifier_info()
-        try handle.check(iface.info!(context, &info))
+        let infoFunction = iface.info!
+        try handle.check(PluginCallGuard.calling(plugin, "info") { infoFunction(context, &info) })
         inputShape = ImageShape(channels: Int(info.channels), height: Int(info.height), width: Int(info.width))
         numClasses = Int(info.num_classes)
         var taps = [TapInfo]()
@@ -107,7 +108,7 @@ public final class HostedClassifier: Classifier {
         var logits = Tensor(zeros: [x.batch, numClasses])
         if names.isEmpty {
             lastTaps = []
-            try handle.check(withInput(x) { xt in withOutput(&logits) { iface.forward!(handle.context, xt, $0) } })
+            try handle.check(withInput(x) { xt in withOutput(&logits) { lt in PluginCallGuard.calling(handle.plugin, "forward") { iface.forward!(handle.context, xt, lt) } } })
             return (logits, [])
         }
         let wanted = try names.map { name -> TapInfo in
@@ -126,7 +127,7 @@ public final class HostedClassifier: Classifier {
             withOutput(&logits) { lt in
                 withOutputs(&values) { tapTensors in
                     cNames.map { UnsafePointer($0) as UnsafePointer<CChar>? }.withUnsafeBufferPointer { np in
-                        forwardTaps(handle.context, xt, lt, Int32(names.count), np.baseAddress, tapTensors)
+                        PluginCallGuard.calling(handle.plugin, "forward_taps") { forwardTaps(handle.context, xt, lt, Int32(names.count), np.baseAddress, tapTensors) }
                     }
                 }
             }
@@ -142,7 +143,7 @@ public final class HostedClassifier: Classifier {
             guard tapGradients.allSatisfy({ $0 == nil }) else {
                 throw HostedPluginError(plugin: handle.plugin.info.name, message: "tap gradients given for a forward without taps")
             }
-            try handle.check(withInput(dlogits) { dt in withOutput(&dx) { iface.input_gradient!(handle.context, dt, $0) } })
+            try handle.check(withInput(dlogits) { dt in withOutput(&dx) { dxt in PluginCallGuard.calling(handle.plugin, "input_gradient") { iface.input_gradient!(handle.context, dt, dxt) } } })
             return dx
         }
         guard tapGradients.count == lastTaps.count else {
@@ -156,7 +157,7 @@ public final class HostedClassifier: Classifier {
         let status: synth_status = withInput(dlogits) { dt in
             withOutput(&dx) { dxt in
                 withInputs(tapGradients, shapes: lastTaps.map { [dlogits.batch] + $0.shape }) { gt in
-                    iface.input_gradient_taps!(handle.context, dt, Int32(lastTaps.count), gt, dxt)
+                    PluginCallGuard.calling(handle.plugin, "input_gradient_taps") { iface.input_gradient_taps!(handle.context, dt, Int32(lastTaps.count), gt, dxt) }
                 }
             }
         }
@@ -230,7 +231,7 @@ public final class HostedSeedSampler: SeedSampler {
                 (items ?? []).withUnsafeBufferPointer { it in
                     var r = synth_seed_request(n: Int64(n), classes: c.baseAddress, seeds: s.baseAddress,
                                                items: items == nil ? nil : it.baseAddress)
-                    return withOutput(&out) { o in labels.withUnsafeMutableBufferPointer { iface.sample!(context, &r, o, $0.baseAddress) } }
+                    return withOutput(&out) { o in labels.withUnsafeMutableBufferPointer { l in PluginCallGuard.calling(handle.plugin, "sample") { iface.sample!(context, &r, o, l.baseAddress) } } }
                 }
             }
         }
@@ -261,7 +262,7 @@ public final class HostedConstraint: Constraint {
         guard let f = iface.step else { return stepGeometry.apply(&x, gradient: gradient, stepSize: stepSize) }
         let status = withBatch(batch) { b in
             gradient.data.withUnsafeBufferPointer { g in
-                x.data.withUnsafeMutableBufferPointer { f(context, b, $0.baseAddress, g.baseAddress, stepSize) }
+                x.data.withUnsafeMutableBufferPointer { xp in PluginCallGuard.calling(handle.plugin, "step") { f(context, b, xp.baseAddress, g.baseAddress, stepSize) } }
             }
         }
         try handle.check(status)
@@ -271,7 +272,7 @@ public final class HostedConstraint: Constraint {
         guard let f = iface.random_start else { return }
         let status = withBatch(batch) { b in
             seeds.withUnsafeBufferPointer { s in
-                x.data.withUnsafeMutableBufferPointer { f(context, b, s.baseAddress, stepSize, $0.baseAddress) }
+                x.data.withUnsafeMutableBufferPointer { xp in PluginCallGuard.calling(handle.plugin, "random_start") { f(context, b, s.baseAddress, stepSize, xp.baseAddress) } }
             }
         }
         try handle.check(status)
@@ -295,7 +296,7 @@ public final class HostedConstraint: Constraint {
         let status = withBatch(batch) { b in
             x.data.withUnsafeBufferPointer { xs in
                 loss.withUnsafeMutableBufferPointer { l in
-                    gradient.data.withUnsafeMutableBufferPointer { g in f(context, b, xs.baseAddress, l.baseAddress, g.baseAddress) }
+                    gradient.data.withUnsafeMutableBufferPointer { g in PluginCallGuard.calling(handle.plugin, "penalty") { f(context, b, xs.baseAddress, l.baseAddress, g.baseAddress) } }
                 }
             }
         }
@@ -304,7 +305,7 @@ public final class HostedConstraint: Constraint {
 
     public func project(_ batch: ConstraintBatch, x: inout Tensor) throws {
         guard let f = iface.project else { return }
-        let status = withBatch(batch) { b in x.data.withUnsafeMutableBufferPointer { f(context, b, $0.baseAddress) } }
+        let status = withBatch(batch) { b in x.data.withUnsafeMutableBufferPointer { p in PluginCallGuard.calling(handle.plugin, "project") { f(context, b, p.baseAddress) } } }
         try handle.check(status)
     }
 }
@@ -386,7 +387,7 @@ public final class HostedTask: SynthesisTask {
                 try box.tapShapes.withUnsafeBufferPointer { shapes in
                     s.tap_names = setup.taps.isEmpty ? nil : names.baseAddress
                     s.tap_shapes = setup.taps.isEmpty ? nil : shapes.baseAddress
-                    try handle.check(iface.plan!(context, &s, &count))
+                    try handle.check(PluginCallGuard.calling(handle.plugin, "plan") { iface.plan!(context, &s, &count) })
                 }
             }
         }
@@ -396,7 +397,7 @@ public final class HostedTask: SynthesisTask {
         var items = [TaskItem]()
         for i in 0..<count {
             var t = synth_task_item()
-            try handle.check(iface.item!(context, i, &t))
+            try handle.check(PluginCallGuard.calling(handle.plugin, "item") { iface.item!(context, i, &t) })
             items.append(TaskItem(seedClass: t.seed_class < 0 ? nil : Int(t.seed_class),
                                   sourceItem: t.source_item < 0 ? nil : Int(t.source_item),
                                   target: Int(t.target), group: Int(t.group)))
@@ -411,7 +412,7 @@ public final class HostedTask: SynthesisTask {
         let status = it.withUnsafeBufferPointer { i in
             seeds.withUnsafeBufferPointer { s in
                 withInput(source) { st in withOutput(&x0) { xt in withOutput(&mask) { mt in
-                    iface.prepare!(context, i.baseAddress, s.baseAddress, st, xt, mt)
+                    PluginCallGuard.calling(handle.plugin, "prepare") { iface.prepare!(context, i.baseAddress, s.baseAddress, st, xt, mt) }
                 } } }
             }
         }
@@ -456,7 +457,7 @@ public final class HostedTask: SynthesisTask {
                                                     var out = synth_objective_output(
                                                         struct_size: UInt32(MemoryLayout<synth_objective_output>.size),
                                                         loss: lp.baseAddress, dlogits: dl, dtaps: dt, dx: dxt)
-                                                    return f(context, &inp, &out)
+                                                    return PluginCallGuard.calling(handle.plugin, "objective") { f(context, &inp, &out) }
                                                 }
                                             }
                                         }

@@ -13,9 +13,12 @@ public final class PluginCatalog {
     }
 
     /// Discovers plugins: `pluginPaths` first, then RSYNTH_PLUGIN_PATH, then next to the executable.
+    /// With a scanner, libraries are vetted in a child process first (see PluginScanner).
     public static func discover(pluginPaths: [String] = [],
-                                environment: [String: String] = ProcessInfo.processInfo.environment) -> PluginCatalog {
-        let found = PluginLoader.discover(searchPath: PluginLoader.searchPath(pluginPaths: pluginPaths, environment: environment))
+                                environment: [String: String] = ProcessInfo.processInfo.environment,
+                                scanner: PluginScanner? = nil) -> PluginCatalog {
+        let found = PluginLoader.discover(searchPath: PluginLoader.searchPath(pluginPaths: pluginPaths, environment: environment),
+                                          scanner: scanner)
         return PluginCatalog(plugins: found.plugins, failures: found.failures)
     }
 

@@ -74,7 +74,7 @@ extension LoadedPlugin {
         let status = kinds.withUnsafeBufferPointer { k in
             slots.withUnsafeMutableBufferPointer { s in
                 s.withMemoryRebound(to: UnsafeMutableRawPointer?.self) { args in
-                    rs_ffi_call_pointer(descriptor.create, k.baseAddress, Int32(k.count), args.baseAddress, &result)
+                    PluginCallGuard.calling(self, "create") { rs_ffi_call_pointer(descriptor.create, k.baseAddress, Int32(k.count), args.baseAddress, &result) }
                 }
             }
         }

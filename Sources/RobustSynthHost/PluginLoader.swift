@@ -77,25 +77,35 @@ public enum PluginLoader {
     }
 
     /// Opens every library on the search path. A library seen twice (same real path) is opened
-    /// once; a second plugin with a name already taken is skipped and reported.
-    public static func discover(searchPath: [String]) -> (plugins: [LoadedPlugin], failures: [LoadFailure]) {
+    /// once; a second plugin with a name already taken is skipped and reported. With a scanner,
+    /// each library is first vetted in a child process, and one that failed there (crashed, hung,
+    /// or was refused) is reported with that reason and never opened here.
+    public static func discover(searchPath: [String], scanner: PluginScanner? = nil) -> (plugins: [LoadedPlugin], failures: [LoadFailure]) {
         var plugins = [LoadedPlugin]()
         var failures = [LoadFailure]()
         var seen = Set<String>()
+        var found = [String]()
         for entry in searchPath {
             for library in libraries(in: entry) {
                 let real = URL(fileURLWithPath: library).resolvingSymlinksInPath().path
-                if !seen.insert(real).inserted { continue }
-                switch load(library) {
-                case .success(let p):
-                    if let first = plugins.first(where: { $0.info.name == p.info.name }) {
-                        failures.append(LoadFailure(library: library, reason:
-                            "duplicate plugin name '\(p.info.name)': already loaded from \(first.library); this copy is skipped"))
-                    } else {
-                        plugins.append(p)
-                    }
-                case .failure(let f): failures.append(f)
+                if seen.insert(real).inserted { found.append(library) }
+            }
+        }
+        let vetted = scanner?.scan(found) ?? [:]
+        for library in found {
+            if case .failed(let reason)? = vetted[library] {
+                failures.append(LoadFailure(library: library, reason: reason))
+                continue
+            }
+            switch load(library) {
+            case .success(let p):
+                if let first = plugins.first(where: { $0.info.name == p.info.name }) {
+                    failures.append(LoadFailure(library: library, reason:
+                        "duplicate plugin name '\(p.info.name)': already loaded from \(first.library); this copy is skipped"))
+                } else {
+                    plugins.append(p)
                 }
+            case .failure(let f): failures.append(f)
             }
         }
         return (plugins, failures)

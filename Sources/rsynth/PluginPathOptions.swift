@@ -8,7 +8,11 @@ struct PluginPathOptions: ParsableArguments {
                                valueName: "dir"))
     var pluginPaths: [String] = []
 
-    func catalog() -> PluginCatalog { PluginCatalog.discover(pluginPaths: pluginPaths) }
+    /// The plugins found, each library vetted first in a child `rsynth __scan-plugins` (a library
+    /// that crashes or hangs while loading is reported, not fatal).
+    func catalog() -> PluginCatalog {
+        PluginCatalog.discover(pluginPaths: pluginPaths, scanner: PluginScanner.forThisExecutable())
+    }
 }
 
 /// Prints to standard error.

@@ -109,3 +109,17 @@ struct PluginSchema: ParsableCommand {
         print(JSONSchema.text(JSONSchema.pipeline(plugins: paths.catalog().plugins.map(\.info))), terminator: "")
     }
 }
+
+/// `rsynth __scan-plugins LIB...`, not shown in --help: what a command runs in a child process to
+/// vet libraries before opening them itself (PluginScanner). For each library in order it prints
+/// "begin LIB", loads it, and prints "ok LIB" or "failed LIB: reason".
+struct ScanPluginsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: PluginScanner.subcommand, abstract: "Vet plugin libraries (used internally).", shouldDisplay: false)
+    @Argument(help: "Libraries to load.") var libraries: [String] = []
+
+    func run() throws {
+        let status = PluginScanner.runScanChild(libraries)
+        if status != 0 { throw ExitCode(status) }
+    }
+}

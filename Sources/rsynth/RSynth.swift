@@ -22,5 +22,6 @@ struct RSynth: ParsableCommand {
             InspectCommand.self,
             BenchCommand.self,
             SeedsCommand.self,
+            ScanPluginsCommand.self,
         ])
 }

@@ -36,6 +36,7 @@ struct RunCommand: ParsableCommand {
         options.saveTensors = saveTensors
         options.quiet = quiet
         Interruption.install()
+        PluginCallGuard.install(resumeHint: "the samples written so far stay in \(options.outputDirectory) and the same command resumes the run")
         do {
             let summary = try PipelineRunner(spec: validated, catalog: catalog, options: options).run()
             let m = summary.manifest

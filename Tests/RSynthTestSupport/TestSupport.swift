@@ -29,7 +29,15 @@ public enum TestSupport {
 
     public struct Output { public let status: Int32; public let stdout: String; public let stderr: String }
 
-    /// Runs a program with the environment minus RSYNTH_PLUGIN_PATH (plus `environment`).
+    /// The plugin-scan cache of the rsynth runs of this test process (not the user's ~/.cache).
+    public static let cacheDirectory: URL = {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rsynth-tests-\(getpid())-cache")
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
+    }()
+
+    /// Runs a program with the environment minus RSYNTH_PLUGIN_PATH, with RSYNTH_CACHE_DIR set to
+    /// `cacheDirectory` (plus `environment`).
     @discardableResult
     public static func run(_ executable: URL, _ arguments: [String], environment: [String: String] = [:],
                     directory: URL? = nil) throws -> Output {
@@ -38,6 +46,8 @@ public enum TestSupport {
         p.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["RSYNTH_PLUGIN_PATH"] = nil
+        env["RSYNTH_CACHE_DIR"] = cacheDirectory.path
+        env["RSYNTH_PLUGIN_SCAN_LOG"] = nil
         for (k, v) in environment { env[k] = v }
         p.environment = env
         if let directory { p.currentDirectoryURL = directory }
