@@ -58,6 +58,10 @@ struct ClassifyCommand: ParsableCommand {
                 throw CommandError("\(error)")
             }
             let logits = try classifier.forward(x)
+            // Finite weights can still overflow float32; say so rather than print nan% or fail to encode JSON.
+            if let bad = logits.data.firstIndex(where: { !$0.isFinite }) {
+                throw CommandError("\(path): the classifier's logit \(bad) is \(logits.data[bad]) (not finite): its weights overflow float32 on this image")
+            }
             let z = logits.data.map(Double.init)
             let m = z.max()!
             let s = z.map { exp($0 - m) }.reduce(0, +)
@@ -100,8 +104,15 @@ struct SaliencyCommand: ParsableCommand {
         }
         let x: Tensor
         do { x = try classifierInput(image, classifier.inputShape) } catch { throw CommandError("\(error)") }
-        let (_, dlogits, probability) = crossEntropy(logits: try classifier.forward(x), targets: [t])
+        let logits = try classifier.forward(x)
+        if let bad = logits.data.firstIndex(where: { !$0.isFinite }) {
+            throw CommandError("\(image): the classifier's logit \(bad) is \(logits.data[bad]) (not finite): its weights overflow float32 on this image")
+        }
+        let (_, dlogits, probability) = crossEntropy(logits: logits, targets: [t])
         let g = try classifier.inputGradient(dlogits)
+        if !g.data.allSatisfy({ $0.isFinite }) {
+            throw CommandError("\(image): the input gradient is not finite (NaN or infinite): the classifier's weights overflow float32")
+        }
         let s = classifier.inputShape
         try NPY.write(Tensor(shape: [s.channels, s.height, s.width], data: g.data), to: out)
         let png = (out.hasSuffix(".npy") ? String(out.dropLast(4)) : out) + ".png"

@@ -44,6 +44,30 @@ final class NonFiniteWeightsTests: XCTestCase {
         XCTAssertEqual(r.stderr, "Error: plugin 'digits-resnet': \(weights.path): key layer1.0.bn1.running_var holds 1 non-finite value (the first, nan, at element 2); PyTorch's logits would be NaN or infinite\n")
     }
 
+    /// Finite weights whose logits overflow float32: classify --json and saliency say so in one
+    /// sentence instead of printing nan% or failing to encode JSON.
+    func testLogitsThatOverflowAreOneSentence() throws {
+        let f = try Fixture.load("digits")
+        var sd = f.stateDict
+        sd["fc.weight"]!.values = sd["fc.weight"]!.values.map { $0 >= 0 ? 3e38 : -3e38 }
+        let dir = TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let weights = dir.appendingPathComponent("huge.safetensors")
+        try Self.safetensors(sd).write(to: weights)
+        try JSONSerialization.data(withJSONObject: ["mean": f.mean.map(Double.init), "std": f.std.map(Double.init)])
+            .write(to: dir.appendingPathComponent("huge.json"))
+        let image = TestSupport.root.appendingPathComponent("Examples/digits/data/test/3/0045.png").path
+        let c = try TestSupport.rsynth(["classify", "--json", "--classifier", "digits-resnet", "--weights", weights.path, image])
+        XCTAssertEqual(c.status, 1, c.stdout)
+        XCTAssertTrue(c.stderr.hasPrefix("Error: \(image): the classifier's logit "), c.stderr)
+        XCTAssertTrue(c.stderr.hasSuffix(" (not finite): its weights overflow float32 on this image\n"), c.stderr)
+        XCTAssertFalse(c.stderr.contains("NSCocoaErrorDomain"))
+        let s = try TestSupport.rsynth(["saliency", "--classifier", "digits-resnet", "--weights", weights.path, "--target", "3",
+                                        "--out", dir.appendingPathComponent("g.npy").path, image])
+        XCTAssertEqual(s.status, 1, s.stdout)
+        XCTAssertTrue(s.stderr.hasPrefix("Error: \(image): the classifier's logit "), s.stderr)
+    }
+
     /// A float32 safetensors file of a state dict.
     static func safetensors(_ sd: [String: (shape: [Int], values: [Float])]) throws -> Data {
         var header = [String: Any](), body = Data()
