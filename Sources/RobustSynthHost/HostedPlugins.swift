@@ -470,7 +470,9 @@ public final class HostedTask: SynthesisTask {
             }
         }
         try handle.check(status)
-        return ObjectiveOutput(loss: loss, dlogits: dlogits, dtaps: dtaps, dx: dx)
+        // Every Swift task exports an objective (the SDK cannot tell an override from the default
+        // cross-entropy), so most leave dx zero: report it absent and the optimiser adds nothing.
+        return ObjectiveOutput(loss: loss, dlogits: dlogits, dtaps: dtaps, dx: dx.data.contains { $0 != 0 } ? dx : nil)
     }
 }
 
