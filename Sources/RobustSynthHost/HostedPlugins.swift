@@ -166,35 +166,40 @@ public final class HostedClassifier: Classifier {
     }
 }
 
-/// synth_tensors over several tensors' storage (outputs the plugin fills).
+/// synth_tensors over several tensors' own storage, which the plugin fills (no copies: a tap is
+/// read every step).
 func withOutputs<R>(_ ts: inout [Tensor], _ body: (UnsafeMutablePointer<synth_tensor>) throws -> R) rethrows -> R {
     var descs = [synth_tensor]()
-    var buffers = [UnsafeMutableBufferPointer<Float>]()
-    for i in ts.indices {
-        let b = UnsafeMutableBufferPointer<Float>.allocate(capacity: ts[i].count)
-        _ = b.initialize(from: ts[i].data)
-        buffers.append(b)
-        descs.append(describe(ts[i].shape, b.baseAddress))
+    func pin(_ i: Int) throws -> R {
+        if i == ts.count { return try descs.withUnsafeMutableBufferPointer { try body($0.baseAddress!) } }
+        let shape = ts[i].shape
+        var data = ts[i].data   // moved out (ts[i] gives it up below), so no copy is made
+        ts[i].data = []
+        defer { ts[i].data = data }
+        return try data.withUnsafeMutableBufferPointer { buf in
+            descs.append(describe(shape, buf.baseAddress))
+            return try pin(i + 1)
+        }
     }
-    defer {
-        for (i, b) in buffers.enumerated() { ts[i].data = Array(b); b.deallocate() }
-    }
-    return try descs.withUnsafeMutableBufferPointer { try body($0.baseAddress!) }
+    return try pin(0)
 }
 
-/// synth_tensors over optional tensors (nil: data NULL, "zero"), read-only for the plugin.
+/// synth_tensors over optional tensors' own storage (nil: data NULL, "zero"), read-only for the
+/// plugin by the ABI's contract.
 func withInputs<R>(_ ts: [Tensor?], shapes: [[Int]], _ body: (UnsafePointer<synth_tensor>) throws -> R) rethrows -> R {
     var descs = [synth_tensor]()
-    var buffers = [UnsafeMutableBufferPointer<Float>]()
-    defer { buffers.forEach { $0.deallocate() } }
-    for (t, shape) in zip(ts, shapes) {
-        guard let t else { descs.append(describe(shape, nil)); continue }
-        let b = UnsafeMutableBufferPointer<Float>.allocate(capacity: t.count)
-        _ = b.initialize(from: t.data)
-        buffers.append(b)
-        descs.append(describe(shape, b.baseAddress))
+    func pin(_ i: Int) throws -> R {
+        if i == ts.count { return try descs.withUnsafeBufferPointer { try body($0.baseAddress!) } }
+        guard let t = ts[i] else {
+            descs.append(describe(shapes[i], nil))
+            return try pin(i + 1)
+        }
+        return try t.data.withUnsafeBufferPointer { buf in
+            descs.append(describe(shapes[i], UnsafeMutablePointer(mutating: buf.baseAddress)))
+            return try pin(i + 1)
+        }
     }
-    return try descs.withUnsafeBufferPointer { try body($0.baseAddress!) }
+    return try pin(0)
 }
 
 public final class HostedSeedSampler: SeedSampler {
