@@ -17,6 +17,7 @@ struct RSynth: ParsableCommand {
             ValidateCommand.self,
             RunCommand.self,
             MergeCommand.self,
+            JudgeCommand.self,
             ClassifyCommand.self,
             SaliencyCommand.self,
             InspectCommand.self,
