@@ -70,7 +70,7 @@ struct DescribePlugin: ParsableCommand {
         return lines
     }
     @OptionGroup var paths: PluginPathOptions
-    @Argument(help: "The plugin's name, as `rsynth plugins` lists it.") var name: String
+    @Argument(help: "The plugin's name, as `rsynth plugins` lists it.", completion: PluginCompletion.names()) var name: String
     @Flag(help: "Print the JSON Schema of the plugin's `with:` section instead.") var schema = false
 
     func run() throws {
