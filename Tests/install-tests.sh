@@ -6,7 +6,7 @@
 #   quickstart spec, the completion scripts (bash completion run for subcommands and plugin
 #   names), `man -l` and `man rsynth` through MANPATH; then --uninstall leaves exactly what was
 #   there before.
-# deb: scripts/make-deb.sh, the package installed into a throwaway root (dpkg --root, as root;
+# deb: scripts/make-deb.sh --fast, the package installed into a throwaway root (dpkg --root, as root;
 #   else dpkg-deb -x), run there with `env -i PATH=/usr/bin:/bin` and its RUNPATH and ldd checked
 #   to use only the bundled Swift runtime, then removed (dpkg -r) leaving nothing.
 # Needs what Examples/install-dependencies.sh --tests installs (man-db, patchelf, dpkg-dev, python3).
@@ -151,7 +151,7 @@ fi
 if $want_deb; then
     echo "== Debian package into a throwaway root"
     start=$SECONDS
-    deb="$(bash scripts/make-deb.sh --out "$tmp/deb" 2> "$tmp/make-deb.log")" || { cat "$tmp/make-deb.log" >&2; exit 1; }
+    deb="$(bash scripts/make-deb.sh --fast --out "$tmp/deb" 2> "$tmp/make-deb.log")" || { cat "$tmp/make-deb.log" >&2; exit 1; }
     echo "      make-deb.sh took $((SECONDS - start)) s"
     check "the package is named rsynth_${version}_$(dpkg --print-architecture).deb" \
         equal "$tmp/deb/rsynth_${version}_$(dpkg --print-architecture).deb" "$deb"
@@ -165,7 +165,7 @@ if $want_deb; then
     if [ "$(id -u)" -eq 0 ]; then
         mkdir -p "$root/var/lib/dpkg/info" "$root/var/lib/dpkg/updates" "$root/var/lib/dpkg/triggers"
         touch "$root/var/lib/dpkg/status" "$root/var/lib/dpkg/available"
-        dpkg --root="$root" --log=/dev/null --force-depends -i "$deb" > "$tmp/dpkg.log" 2>&1 || { cat "$tmp/dpkg.log" >&2; exit 1; }
+        dpkg --root="$root" --log=/dev/null --force-depends --path-include='/usr/share/man/*' -i "$deb" > "$tmp/dpkg.log" 2>&1 || { cat "$tmp/dpkg.log" >&2; exit 1; }
         check "dpkg --root installed it" equal "install ok installed" "$(dpkg-query --admindir="$root/var/lib/dpkg" -W -f='${Status}' rsynth)"
     else
         echo "      (not root: dpkg-deb -x instead of dpkg --root)"

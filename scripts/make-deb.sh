@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the Debian package of rsynth: bash scripts/make-deb.sh [--out DIR] [--no-build]
+# Builds the Debian package of rsynth: bash scripts/make-deb.sh [--out DIR] [--no-build] [--fast]
 #   -> DIR/rsynth_<version>_<arch>.deb (default DIR: .build/deb; not committed)
+#   --fast: gzip -1 instead of gzip -9 (a bigger file, quicker; the tests use it)
 #
 # The package is the install tree of scripts/install.sh with prefix /usr, staged with --destdir,
 # with the Swift runtime bundled in /usr/lib/rsynth/ (Debian has no Swift runtime package) and
@@ -16,11 +17,13 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out="$root/.build/deb"
 build_flag=()
+level=9
 while [ $# -gt 0 ]; do
     case "$1" in
         --out) out="${2:?--out needs a folder}"; shift 2 ;;
         --out=*) out="${1#--out=}"; shift ;;
         --no-build) build_flag=(--no-build); shift ;;
+        --fast) level=1; shift ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) echo "make-deb.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
@@ -86,5 +89,5 @@ Description: image synthesis with a single robust classifier
 EOF
 deb="$out/rsynth_${version}_${arch}.deb"
 # gzip: a third of xz's time on a 2-core machine (44 MB against 26 MB).
-dpkg-deb --root-owner-group -Zgzip --build "$stage" "$deb" >&2
+dpkg-deb --root-owner-group -Zgzip -z$level --build "$stage" "$deb" >&2
 echo "$deb"
