@@ -9,7 +9,8 @@ struct PluginsCommand: ParsableCommand {
         abstract: "List the plugins found, and the libraries that failed to load and why.",
         discussion: """
         Plugins are searched in each --plugin-path, then in RSYNTH_PLUGIN_PATH (colon-separated), \
-        then next to the rsynth executable. A library that is not a plugin, was built for another \
+        then next to the rsynth executable, then in ../lib/rsynth/plugins beside it (an installed \
+        rsynth). A library that is not a plugin, was built for another \
         ABI version or repeats a plugin name is listed with the reason and skipped.
         """,
         subcommands: [ListPlugins.self, DescribePlugin.self, PluginSchema.self],
