@@ -172,7 +172,7 @@ done
 # Examples: what git tracks (nothing local or generated), without the pictures of the README
 # (Examples/results) and the scripts that run from a checkout.
 if git -C "$root" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-    mapfile -t examples < <(git -C "$root" ls-files Examples)
+    mapfile -d '' -t examples < <(git -C "$root" ls-files -z Examples)
 else
     mapfile -t examples < <(find Examples -type f ! -name '*.pyc' | sort)
 fi
