@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Each plugin is its own dynamic library (product "RSynth<Name>", file libRSynth<Name>.so),
-// built from Plugins/<Name>. The host finds them next to the `rsynth` executable.
+// built from Plugins/<Name>. The host finds them next to the `rsynth` executable (installed:
+// in ../lib/rsynth/plugins beside it, see scripts/install.sh).
 // To add a plugin: one line here, one folder under Plugins/.
 let plugins: [(name: String, dependencies: [Target.Dependency])] = [
     ("Uniform", ["RobustSynthPluginSDK", "ImageIO"]),

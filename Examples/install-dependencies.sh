@@ -3,7 +3,8 @@
 #   libffi-dev (plugin parameters), libpng-dev and libjpeg62-turbo-dev (images),
 #   libdnnl-dev (oneDNN: the CPU kernels of the ResNet engine), a C compiler.
 # With --tests, also what the test suite uses besides Swift: python3 with jsonschema and PyYAML
-# (an independent JSON Schema implementation to check Schemas/ against the examples).
+# (an independent JSON Schema implementation to check Schemas/ against the examples), and for
+# Tests/install-tests.sh man-db (man -l), patchelf and dpkg-dev (scripts/make-deb.sh).
 set -euo pipefail
 
 packages=(libffi-dev libpng-dev libjpeg62-turbo-dev libdnnl-dev gcc libc6-dev)
@@ -13,6 +14,9 @@ for p in "${packages[@]}"; do
 done
 if [ "${1:-}" = "--tests" ]; then
     command -v python3 >/dev/null || missing+=(python3 python3-pip)
+    for p in man-db patchelf dpkg-dev; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
 fi
 if [ ${#missing[@]} -gt 0 ]; then
     echo "Installing: ${missing[*]}" >&2

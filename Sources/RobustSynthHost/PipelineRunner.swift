@@ -2,8 +2,6 @@ import Foundation
 import ImageIO
 import RobustSynthCore
 
-public let rsynthVersion = "0.1.0"
-
 /// Runs a validated spec into a run folder:
 ///   run.json                what the run is (spec fingerprint, plan, plugin versions)
 ///   spec.yaml               the spec as given

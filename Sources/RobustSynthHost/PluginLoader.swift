@@ -47,8 +47,13 @@ public enum PluginLoader {
     static let abi1DescriptorSize = MemoryLayout<synth_plugin_descriptor>.offset(of: \synth_plugin_descriptor.iface)!
         + MemoryLayout<UnsafeRawPointer?>.size
 
+    /// Where an installed rsynth keeps its plugins, relative to the folder of the executable:
+    /// `PREFIX/bin/rsynth` looks in `PREFIX/lib/rsynth/plugins` (see scripts/install.sh).
+    public static let installedPluginFolder = "../lib/rsynth/plugins"
+
     /// Where to look, in order: `--plugin-path` entries, then RSYNTH_PLUGIN_PATH (colon-separated),
-    /// then the folder of the running executable.
+    /// then the folder of the running executable (a build folder), then `../lib/rsynth/plugins`
+    /// beside it (an installed rsynth).
     public static func searchPath(pluginPaths: [String],
                                   environment: [String: String] = ProcessInfo.processInfo.environment,
                                   executableDirectory: String? = executableDirectory()) -> [String] {
@@ -56,7 +61,10 @@ public enum PluginLoader {
         if let env = environment["RSYNTH_PLUGIN_PATH"] {
             dirs += env.split(separator: ":").map(String.init).filter { !$0.isEmpty }
         }
-        if let e = executableDirectory { dirs.append(e) }
+        if let e = executableDirectory {
+            dirs.append(e)
+            dirs.append(URL(fileURLWithPath: e).appendingPathComponent(installedPluginFolder).standardizedFileURL.path)
+        }
         return dirs
     }
 

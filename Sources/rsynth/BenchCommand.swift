@@ -17,8 +17,8 @@ struct BenchCommand: ParsableCommand {
         same step for comparison (see the README).
         """)
     @OptionGroup var paths: PluginPathOptions
-    @Option(help: "Classifier plugin.") var classifier: String = "robust-resnet50"
-    @Option(help: "Weights file; without it, random ResNet-50 weights.") var weights: String?
+    @Option(help: "Classifier plugin.", completion: PluginCompletion.names(of: .classifier)) var classifier: String = "robust-resnet50"
+    @Option(help: "Weights file; without it, random ResNet-50 weights.", completion: .file(extensions: ["pt", "pth", "safetensors"])) var weights: String?
     @Option(name: .customLong("with"), help: ArgumentHelp("Another classifier parameter, name=value; repeatable.", valueName: "name=value"))
     var parameters: [String] = []
     @Option(help: "Images per step.") var batch = 8

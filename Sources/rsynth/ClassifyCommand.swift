@@ -7,8 +7,8 @@ import RobustSynthHost
 /// Options shared by the commands that run one classifier plugin on files.
 struct ClassifierOptions: ParsableArguments {
     @OptionGroup var paths: PluginPathOptions
-    @Option(help: "Classifier plugin (robust-resnet50, resnet50, digits-resnet, ...).") var classifier: String
-    @Option(help: "Weights file for the classifier (.pt, .pth, .safetensors).") var weights: String?
+    @Option(help: "Classifier plugin (robust-resnet50, resnet50, digits-resnet, ...).", completion: PluginCompletion.names(of: .classifier)) var classifier: String
+    @Option(help: "Weights file for the classifier (.pt, .pth, .safetensors).", completion: .file(extensions: ["pt", "pth", "safetensors"])) var weights: String?
     @Option(name: .customLong("with"),
             help: ArgumentHelp("Another parameter of the classifier plugin, e.g. --with input_size=32; repeatable (see `rsynth plugins describe`).",
                                valueName: "name=value"))

@@ -5,7 +5,8 @@ import RobustSynthHost
 struct PluginPathOptions: ParsableArguments {
     @Option(name: .customLong("plugin-path"),
             help: ArgumentHelp("A folder (or library) to load plugins from; repeatable. Searched before RSYNTH_PLUGIN_PATH (colon-separated) and the folder of rsynth itself.",
-                               valueName: "dir"))
+                               valueName: "dir"),
+            completion: .directory)
     var pluginPaths: [String] = []
 
     /// The plugins found, each library vetted first in a child `rsynth __scan-plugins` (a library

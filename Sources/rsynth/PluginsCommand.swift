@@ -9,7 +9,8 @@ struct PluginsCommand: ParsableCommand {
         abstract: "List the plugins found, and the libraries that failed to load and why.",
         discussion: """
         Plugins are searched in each --plugin-path, then in RSYNTH_PLUGIN_PATH (colon-separated), \
-        then next to the rsynth executable. A library that is not a plugin, was built for another \
+        then next to the rsynth executable, then in ../lib/rsynth/plugins beside it (an installed \
+        rsynth). A library that is not a plugin, was built for another \
         ABI version or repeats a plugin name is listed with the reason and skipped.
         """,
         subcommands: [ListPlugins.self, DescribePlugin.self, PluginSchema.self],
@@ -70,7 +71,7 @@ struct DescribePlugin: ParsableCommand {
         return lines
     }
     @OptionGroup var paths: PluginPathOptions
-    @Argument(help: "The plugin's name, as `rsynth plugins` lists it.") var name: String
+    @Argument(help: "The plugin's name, as `rsynth plugins` lists it.", completion: PluginCompletion.names()) var name: String
     @Flag(help: "Print the JSON Schema of the plugin's `with:` section instead.") var schema = false
 
     func run() throws {

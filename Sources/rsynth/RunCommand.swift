@@ -15,7 +15,7 @@ struct RunCommand: ParsableCommand {
         arrays; join shard folders with `rsynth merge`.
         """)
     @OptionGroup var paths: PluginPathOptions
-    @Argument(help: "The pipeline spec (YAML).") var spec: String
+    @Argument(help: "The pipeline spec (YAML).", completion: .file(extensions: ["yaml", "yml"])) var spec: String
     @Option(help: "Run folder (default: the spec's output.dir, else runs/<spec name>).") var out: String?
     @Option(help: ArgumentHelp("Run only shard I of N (0 <= I < N).", valueName: "I/N")) var shard: String?
     @Flag(help: "Also save each sample's start and result as float32 .npy (C, H, W).") var saveTensors = false

@@ -9,8 +9,8 @@ struct SeedsSampleCommand: ParsableCommand {
         commandName: "sample",
         abstract: "Draw seeds of one class from a fitted seed model.",
         discussion: """
-            .npy: float32 (N, 3, R, R) at the model's resolution, clamped to [0, 1].
-            .png: a grid of the N seeds. Sample i uses the seed RandomStream.sampleSeed(run: S, index: i),
+            A .npy file: float32 (N, 3, R, R) at the model's resolution, clamped to [0, 1].
+            A .png file: a grid of the N seeds. Sample i uses the seed RandomStream.sampleSeed(run: S, index: i),
             so the same S gives the same seeds whatever N.
             """)
 

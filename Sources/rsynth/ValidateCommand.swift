@@ -12,7 +12,7 @@ struct ValidateCommand: ParsableCommand {
         SPEC:LINE:COLUMN: error: MESSAGE and exits with status 1, or prints a one-line summary.
         """)
     @OptionGroup var paths: PluginPathOptions
-    @Argument(help: "The pipeline spec (YAML).") var spec: String
+    @Argument(help: "The pipeline spec (YAML).", completion: .file(extensions: ["yaml", "yml"])) var spec: String
 
     func run() throws {
         let catalog = paths.catalog()

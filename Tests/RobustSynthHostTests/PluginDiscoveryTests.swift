@@ -63,10 +63,42 @@ final class PluginDiscoveryTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("  \(dir.path)/libfuture.so: built for plugin ABI version 99"), r.stdout)
     }
 
-    func testSearchOrderIsFlagThenEnvironmentThenExecutableFolder() {
+    func testSearchOrderIsFlagThenEnvironmentThenExecutableFolderThenInstalledPluginFolder() {
         let path = PluginLoader.searchPath(pluginPaths: ["/a", "/b"], environment: ["RSYNTH_PLUGIN_PATH": "/c::/d"],
-                                           executableDirectory: "/bin/rsynth-dir")
-        XCTAssertEqual(path, ["/a", "/b", "/c", "/d", "/bin/rsynth-dir"])
+                                           executableDirectory: "/opt/rs/bin")
+        XCTAssertEqual(path, ["/a", "/b", "/c", "/d", "/opt/rs/bin", "/opt/rs/lib/rsynth/plugins"])
+    }
+
+    /// An installed layout, PREFIX/bin/rsynth with the plugins in PREFIX/lib/rsynth/plugins, made
+    /// of links to the built products: every plugin is found from any working directory.
+    func testInstalledLayoutFindsPluginsInLibRsynthPlugins() throws {
+        let prefix = TestSupport.temporaryDirectory()
+        let bin = prefix.appendingPathComponent("bin"), plugins = prefix.appendingPathComponent("lib/rsynth/plugins")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: plugins, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: TestSupport.rsynth, to: bin.appendingPathComponent("rsynth"))
+        let libraries = try FileManager.default.contentsOfDirectory(atPath: TestSupport.products.path)
+            .filter { $0.hasPrefix("libRSynth") && $0.hasSuffix(".so") }.sorted()
+        // Package.swift's `plugins` list, one `("Name", [...])` line per plugin.
+        let manifest = try String(contentsOf: TestSupport.root.appendingPathComponent("Package.swift"), encoding: .utf8)
+        let declared = manifest.components(separatedBy: "\n")
+            .compactMap { line -> String? in
+                guard line.hasPrefix("    (\""), let end = line.dropFirst(6).firstIndex(of: "\"") else { return nil }
+                return "libRSynth\(line[line.index(line.startIndex, offsetBy: 6)..<end]).so"
+            }.sorted()
+        XCTAssertFalse(declared.isEmpty)
+        XCTAssertEqual(libraries, declared, "the plugins of Package.swift")
+        for lib in libraries {
+            try FileManager.default.copyItem(at: TestSupport.products.appendingPathComponent(lib),
+                                             to: plugins.appendingPathComponent(lib))
+        }
+        let r = try TestSupport.run(bin.appendingPathComponent("rsynth"), ["plugins", "--json"], directory: FileManager.default.temporaryDirectory)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        let found = (json["plugins"] as! [[String: String]]).map { $0["library"]! }.sorted()
+        XCTAssertEqual(found, libraries.map { plugins.appendingPathComponent($0).path })
+        XCTAssertEqual((json["failures"] as! [Any]).count, 0, r.stdout)
+        try? FileManager.default.removeItem(at: prefix)
     }
 
     func testDescribeShowsTypesDefaultsRangesAndDocs() throws {
