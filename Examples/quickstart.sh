@@ -22,11 +22,14 @@ for spec in Examples/quickstart.yaml \
     echo "== $name" >&2
     out="runs/quickstart/$name"
     "$rsynth" run "$spec" --out "$out" | tee "runs/.last-run.txt"
-    judge=$(grep '^judge:' runs/.last-run.txt | sed 's/^judge: //; s/ recognised.*//')
-    summary+=("$(printf '%-36s %-28s %s' "$name" "$judge" "$out/grid.png")")
+    judge=$(grep '^judge:' runs/.last-run.txt | sed 's/^judge: //; s/ recognised.*//; s/ results//')
+    linear=$("$rsynth" judge "$out" --dataset Examples/digits/data/train | sed 's/^judge: //; s/ recognised.*//; s/ results//')
+    summary+=("$(printf '%-36s %-18s %-18s %s' "$name" "$judge" "$linear" "$out/grid.png")")
 done
 echo
-echo "Generation of 8 images of each digit; judge = 5-nearest-neighbour on real training digits:"
+echo "Generation of 8 images of each digit, judged by two classifiers that never saw either model:"
+echo "a 5-nearest-neighbour and a linear classifier (8x8 grey pixels), both on the real training digits."
+printf '%-36s %-18s %-18s %s\n' "" "5-NN judge" "linear judge" "pictures"
 printf '%s\n' "${summary[@]}"
 echo
 echo "Robust and standard side by side: compare the grid.png files above (robust first)."

@@ -47,6 +47,15 @@ def augment(x, gen, max_shift):
     return out
 
 
+def off_subspace_noise(shape, std, gen, block=2):
+    """Gaussian noise with every 2x2 block's mean over the three channels removed: zero in the
+    64-dim subspace the digits live in (grey, 2x2 blocks), so the robust model learns to ignore
+    what the data never varies and its input gradient spends PGD's L2 budget on the digit."""
+    n = std * torch.randn(shape, generator=gen)
+    m = F.avg_pool2d(n.mean(dim=1, keepdim=True), block)
+    return n - F.interpolate(m, scale_factor=block, mode="nearest")
+
+
 def accuracy(model, x, y):
     with torch.no_grad():
         return (model(x).argmax(1) == y).float().mean().item()
@@ -72,6 +81,8 @@ def train(name, model, xtr, ytr, xte, yte, args, adv):
             xb, yb = augment(xtr[idx], gen, args.shift), ytr[idx]
             if adv and args.noise > 0:  # robust model only: Gaussian noise augmentation
                 xb = torch.clamp(xb + args.noise * torch.randn(xb.shape, generator=gen).to(xb.device), 0, 1)
+            if adv and getattr(args, "off_subspace_noise", 0) > 0:
+                xb = torch.clamp(xb + off_subspace_noise(xb.shape, args.off_subspace_noise, gen).to(xb.device), 0, 1)
             if adv:
                 model.eval()
                 xb, _, _ = l2_pgd(model, xb, yb, args.eps, alpha, args.attack_steps,
@@ -107,6 +118,9 @@ def main():
     ap.add_argument("--wd", type=float, default=5e-4)
     ap.add_argument("--shift", type=int, default=1, help="max random translation (pixels)")
     ap.add_argument("--noise", type=float, default=0.15, help="std of Gaussian input noise added before the attack (robust model only)")
+    ap.add_argument("--off-subspace-noise", type=float, default=0.0,
+                    help="std of Gaussian noise with zero 2x2-block grey mean added before the attack (robust model only)")
+    ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--eps", type=float, default=2.0, help="L2 radius of the training attack")
     ap.add_argument("--attack-steps", type=int, default=7)
     ap.add_argument("--attack-lr-factor", type=float, default=2.5, help="alpha = factor*eps/steps")
@@ -116,7 +130,7 @@ def main():
     ap.add_argument("--only", choices=["both", "standard", "robust"], default="both")
     args = ap.parse_args()
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     torch.use_deterministic_algorithms(True)
     widths = tuple(int(v) for v in args.widths.split(","))
     os.makedirs(args.out, exist_ok=True)
@@ -171,7 +185,8 @@ def main():
         json.dump(dict(meta, kind="robust", adversarial_training=dict(
             norm="L2", eps=args.eps, steps=args.attack_steps,
             step_size=args.attack_lr_factor * args.eps / args.attack_steps,
-            gaussian_noise_augmentation_std=args.noise, epochs=args.epochs),
+            gaussian_noise_augmentation_std=args.noise,
+            off_subspace_noise_augmentation_std=args.off_subspace_noise, epochs=args.epochs),
             test_accuracy=round(acc, 4), test_accuracy_l2_pgd=round(racc, 4),
             test_accuracy_l2_pgd_20steps=round(racc20, 4)),
             open(os.path.join(args.out, "digits-robust.json"), "w"), indent=1)

@@ -7,9 +7,14 @@ import RobustSynthCore
 /// acceptance tests and Examples/*/RESULTS.md report both, so a rate is never one judge's quirk.
 public enum RunJudging {
     public enum Method: String, CaseIterable, Sendable { case knn, linear }
+    /// Which image of each sample is judged: the result, the start PGD began from (the degraded
+    /// image of super-resolution and inpainting; the seed where the task starts at the seed), or
+    /// the seed. Judging the start says what the task added.
+    public enum Subject: String, CaseIterable, Sendable { case result, start, seed }
 
     public struct Summary: Codable, Equatable {
         public var method: String
+        public var subject: String
         public var dataset: String
         /// The linear judge's feature side; the k-NN's k.
         public var size: Int?
@@ -28,20 +33,28 @@ public enum RunJudging {
         (1...min(14, side)).last { side % $0 == 0 } ?? 1
     }
 
-    public static func judge(run: String, dataset: String, method: Method, k: Int = 5, size: Int? = nil,
-                             ridge: Float = 0.1, check: String? = nil) throws -> Summary {
+    public static func judge(run: String, dataset: String, method: Method, subject: Subject = .result, k: Int = 5,
+                             size: Int? = nil, ridge: Float = 0.1, check: String? = nil) throws -> Summary {
         let manifestPath = (run as NSString).appendingPathComponent("manifest.json")
         guard FileManager.default.fileExists(atPath: manifestPath) else {
             throw RunError("\(run) has no manifest.json: not a finished run folder (run `rsynth run` into it first)")
         }
         let records = try RunFolder.records(in: run)
         guard !records.isEmpty else { throw RunError("\(run) holds no samples") }
-        let results = try records.map { try ImageFile.read((run as NSString).appendingPathComponent($0.image)).tensor() }
+        let results = try records.map { record -> Tensor in
+            let image: String
+            switch subject {
+            case .result: image = record.image
+            case .start: image = record.start_image ?? record.seed_image
+            case .seed: image = record.seed_image
+            }
+            return try ImageFile.read((run as NSString).appendingPathComponent(image)).tensor()
+        }
         let labels = try folderLabels(dataset)
         let dims = Array(results[0].shape.suffix(3))   // [C, H, W] of a [1, C, H, W] image
         let side = dims[2]
         let classify: (Tensor) -> Int
-        var summary = Summary(method: method.rawValue, dataset: dataset, judged: 0, recognised: 0, agreement: 0)
+        var summary = Summary(method: method.rawValue, subject: subject.rawValue, dataset: dataset, judged: 0, recognised: 0, agreement: 0)
         switch method {
         case .linear:
             let s = size ?? defaultSize(side: side)
@@ -81,7 +94,8 @@ public enum RunJudging {
     public static func describe(_ s: Summary) -> String {
         let who = s.method == "linear" ? "the linear judge (ridge on \(s.size ?? 0)x\(s.size ?? 0) grey pixels of \(s.dataset))"
                                        : "\(s.k ?? 0)-NN on \(s.dataset)"
-        var text = String(format: "%d of %d results (%.1f%%) recognised as their target by %@", s.recognised, s.judged, s.agreement * 100, who)
+        let what = s.subject == "result" ? "results" : "\(s.subject) images"
+        var text = String(format: "%d of %d %@ (%.1f%%) recognised as their target by %@", s.recognised, s.judged, what, s.agreement * 100, who)
         if let a = s.check_accuracy, let c = s.check_dataset { text += String(format: "; it is right on %.1f%% of the real images in %@", a * 100, c) }
         return text
     }

@@ -22,6 +22,8 @@ struct JudgeCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("A finished run folder (with manifest.json).", valueName: "run-folder")) var runFolder: String
     @Option(help: "Real images the judge learns from, one sub-folder per class (0 ... K-1, or ImageNet's).") var dataset: String
     @Option(help: "linear or knn.") var method: String = "linear"
+    @Option(name: .customLong("of"), help: "Which image of each sample: result, start (the degraded image of super-resolution and inpainting) or seed.")
+    var subject: String = "result"
     @Option(help: "k of the k-NN.") var k: Int = 5
     @Option(help: "The linear judge's feature side (pixels).") var size: Int?
     @Option(help: "The linear judge's ridge, relative to the mean pixel variance.") var ridge: Float = 0.1
@@ -32,6 +34,9 @@ struct JudgeCommand: ParsableCommand {
         guard RunJudging.Method(rawValue: method) != nil else {
             throw ValidationError("--method must be linear or knn, got '\(method)'")
         }
+        guard RunJudging.Subject(rawValue: subject) != nil else {
+            throw ValidationError("--of must be result, start or seed, got '\(subject)'")
+        }
         guard k >= 1 else { throw ValidationError("--k must be at least 1, got \(k)") }
         if let size, size < 1 || size > 64 { throw ValidationError("--size must be 1 ... 64, got \(size)") }
         guard ridge > 0, ridge.isFinite else { throw ValidationError("--ridge must be a positive number, got \(ridge)") }
@@ -40,7 +45,7 @@ struct JudgeCommand: ParsableCommand {
     func run() throws {
         do {
             let s = try RunJudging.judge(run: runFolder, dataset: dataset, method: RunJudging.Method(rawValue: method)!,
-                                         k: k, size: size, ridge: ridge, check: check)
+                                         subject: RunJudging.Subject(rawValue: subject)!, k: k, size: size, ridge: ridge, check: check)
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]

@@ -1,0 +1,68 @@
+import Foundation
+import RSynthTestSupport
+import XCTest
+
+/// Runs a demo spec and judges its results twice: by the spec's k-NN (the manifest's rate) and
+/// by `rsynth judge`'s linear pixel classifier, a judge of another family trained here on the
+/// same real images. Neither judge ever sees the classifier the spec uses.
+enum DemoJudging {
+    struct Rates {
+        var knn: Double
+        var linear: Double
+        var count: Int
+        var run: URL
+    }
+
+    /// `replacing` rewrites the spec's text first (`per_class: 8` -> `per_class: 20`: the
+    /// quickstart's 80 samples become 200).
+    static func run(_ spec: String, replacing: [String: String] = [:], extraArguments: [String] = [],
+                    file: StaticString = #filePath, line: UInt = #line) throws -> URL {
+        let name = URL(fileURLWithPath: spec).deletingPathExtension().lastPathComponent
+        let dir = TestSupport.temporaryDirectory("demo-\(name)")
+        let out = dir.appendingPathComponent("run")
+        var path = TestSupport.root.appendingPathComponent(spec)
+        if !replacing.isEmpty {
+            var text = try String(contentsOf: path, encoding: .utf8)
+            for (old, new) in replacing {
+                XCTAssertTrue(text.contains(old), "\(spec) has no '\(old)'", file: file, line: line)
+                text = text.replacingOccurrences(of: old, with: new)
+            }
+            // Beside the original, so the spec's relative paths still hold.
+            path = path.deletingLastPathComponent().appendingPathComponent(".test-\(getpid())-\(path.lastPathComponent)")
+            try text.write(to: path, atomically: true, encoding: .utf8)
+        }
+        defer { if !replacing.isEmpty { try? FileManager.default.removeItem(at: path) } }
+        let r = try TestSupport.rsynth(["run", path.path, "--out", out.path, "--quiet", "--save-tensors"] + extraArguments,
+                                       environment: ["RSYNTH_CACHE_DIR": dir.appendingPathComponent("cache").path])
+        XCTAssertEqual(r.status, 0, r.stderr, file: file, line: line)
+        return out
+    }
+
+    /// The linear judge's rate on `run` (`of`: result, start or seed), trained on `dataset`.
+    static func linear(_ run: URL, dataset: String, of subject: String = "result",
+                       file: StaticString = #filePath, line: UInt = #line) throws -> Double {
+        let r = try TestSupport.rsynth(["judge", run.path, "--dataset", TestSupport.root.appendingPathComponent(dataset).path,
+                                        "--of", subject, "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr, file: file, line: line)
+        let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        return json["agreement"] as! Double
+    }
+
+    /// The k-NN's rate on another image of each sample than the result, via `rsynth judge`.
+    static func knn(_ run: URL, dataset: String, of subject: String,
+                    file: StaticString = #filePath, line: UInt = #line) throws -> Double {
+        let r = try TestSupport.rsynth(["judge", run.path, "--dataset", TestSupport.root.appendingPathComponent(dataset).path,
+                                        "--method", "knn", "--of", subject, "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr, file: file, line: line)
+        let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        return json["agreement"] as! Double
+    }
+
+    static func rates(_ spec: String, dataset: String, replacing: [String: String] = [:],
+                      file: StaticString = #filePath, line: UInt = #line) throws -> Rates {
+        let out = try run(spec, replacing: replacing, file: file, line: line)
+        let judge = try TestSupport.json(out.appendingPathComponent("manifest.json"))["judge"] as! [String: Any]
+        return Rates(knn: judge["agreement"] as! Double, linear: try linear(out, dataset: dataset, file: file, line: line),
+                     count: judge["judged"] as! Int, run: out)
+    }
+}
