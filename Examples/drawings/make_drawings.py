@@ -3,7 +3,7 @@
 
 Run from the repository root (plain Python, no packages):  python3 Examples/drawings/make_drawings.py
 Writes Examples/digits/sketches/*.png and masks/*.png (white strokes on black, as the digit data
-set), and Examples/imagenet/sketches/*.png and masks/*.png (black lines on white, as a pencil
+set), the same for Examples/fashion/, and Examples/imagenet/sketches/*.png and masks/*.png (black lines on white, as a pencil
 drawing), each a few hundred bytes.
 """
 import math, os, struct, zlib
@@ -48,6 +48,16 @@ DIGIT_SKETCHES = {
     "four": [[(0.6, 0.8), (0.6, 0.2), (0.25, 0.6), (0.75, 0.6)]],
     "zero": [circle(0.5, 0.5, 0.28)],
 }
+FASHION_SKETCHES = {
+    # outlines in white on black, as Fashion-MNIST's pictures: two legs, for "Trouser"
+    "trouser": [[(0.5, 0.35), (0.4, 0.9), (0.3, 0.9), (0.33, 0.1), (0.67, 0.1), (0.7, 0.9), (0.6, 0.9), (0.5, 0.35)]],
+    # a box with a handle, for "Bag"
+    "bag": [[(0.15, 0.4), (0.85, 0.4), (0.85, 0.85), (0.15, 0.85), (0.15, 0.4)],
+            [(0.35, 0.4), (0.38, 0.18), (0.62, 0.18), (0.65, 0.4)]],
+    # a T with sleeves, for "T-shirt/top"
+    "t-shirt": [[(0.38, 0.12), (0.12, 0.25), (0.2, 0.45), (0.3, 0.4), (0.3, 0.9), (0.7, 0.9), (0.7, 0.4),
+                 (0.8, 0.45), (0.88, 0.25), (0.62, 0.12), (0.5, 0.2), (0.38, 0.12)]],
+}
 IMAGENET_SKETCHES = {
     # a house with a steeple and a door, for "church"
     "church": [[(0.2, 0.85), (0.2, 0.45), (0.5, 0.2), (0.8, 0.45), (0.8, 0.85), (0.2, 0.85)],
@@ -60,10 +70,14 @@ IMAGENET_SKETCHES = {
 if __name__ == "__main__":
     for name, strokes in DIGIT_SKETCHES.items():
         write_png(f"{ROOT}/Examples/digits/sketches/{name}.png", 32, 32, canvas(32, 255, 0, strokes, 0.12))
+    for name, strokes in FASHION_SKETCHES.items():
+        write_png(f"{ROOT}/Examples/fashion/sketches/{name}.png", 28, 28, canvas(28, 255, 0, strokes, 0.08))
     for name, strokes in IMAGENET_SKETCHES.items():
         write_png(f"{ROOT}/Examples/imagenet/sketches/{name}.png", 224, 224, canvas(224, 0, 255, strokes, 0.02))
     # paint-with-features masks: the top half (digits, 16x16) and a centred square (ImageNet, 224x224)
     write_png(f"{ROOT}/Examples/digits/masks/top-half.png", 16, 16,
               [[255 if y < 8 else 0 for x in range(16)] for y in range(16)])
+    write_png(f"{ROOT}/Examples/fashion/masks/top-half.png", 28, 28,
+              [[255 if y < 14 else 0 for x in range(28)] for y in range(28)])
     write_png(f"{ROOT}/Examples/imagenet/masks/centre.png", 224, 224,
               [[255 if 56 <= x < 168 and 56 <= y < 168 else 0 for x in range(224)] for y in range(224)])
