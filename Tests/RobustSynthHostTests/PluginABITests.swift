@@ -133,13 +133,21 @@ final class PluginABITests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         let samples = try TestSupport.json(out.appendingPathComponent("manifest.json"))["samples"] as! [[String: Any]]
         XCTAssertEqual(samples.map { $0["target_name"] as! String }, ["3", "3", "3", "3", "8", "8", "8", "8"])
+        let weights = TestSupport.root.appendingPathComponent("Examples/digits/models/digits-robust.pt").path
         for s in samples {
             let record = try TestSupport.json(out.appendingPathComponent((s["image"] as! String).replacingOccurrences(of: ".png", with: ".json")))
             let losses = record["losses"] as! [Double]
-            // The Carlini-Wagner margin: positive at the grey start (the target is not the top
-            // class), never below -kappa = -5, and negative once the target leads; a
-            // cross-entropy could never be negative.
-            XCTAssertGreaterThan(losses[0], 0)
+            // The Carlini-Wagner margin max(max_{j != t} z_j - z_t, -kappa) at the start, from
+            // the logits `rsynth classify` gives for the saved seed (8-bit, so not bit-exact);
+            // never below -kappa = -5; negative once the target leads, where a cross-entropy
+            // could never be negative.
+            let seed = out.appendingPathComponent(record["seed_image"] as! String).path
+            let c = try TestSupport.rsynth(["classify", "--classifier", "digits-resnet", "--weights", weights, "--json", seed])
+            XCTAssertEqual(c.status, 0, c.stderr)
+            let logits = (try JSONSerialization.jsonObject(with: Data(c.stdout.utf8)) as! [String: Any])["logits"] as! [Double]
+            let t = record["target"] as! Int
+            let margin = max(logits.enumerated().filter { $0.offset != t }.map(\.element).max()! - logits[t], -5)
+            XCTAssertEqual(losses[0], margin, accuracy: 0.02, "the margin at the seed")
             XCTAssertTrue(losses.allSatisfy { $0 >= -5 - 1e-6 }, "\(losses)")
             XCTAssertLessThan(s["final_loss"] as! Double, 0)
             XCTAssertGreaterThan(s["target_probability"] as! Double, 0.5)
