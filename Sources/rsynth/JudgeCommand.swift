@@ -14,10 +14,9 @@ struct JudgeCommand: ParsableCommand {
         closed form) on the grey pixels of DATASET's images, area-averaged to --size (default: \
         the largest whole divisor of the image side up to 14: 8 for the 16x16 digits, 14 for \
         Fashion-MNIST); --method knn is the k-NN on another folder. --check DIR also reports how \
-        often the judge is right on real labelled images.
-
-        Example: rsynth judge runs/quickstart/generation-uniform-robust \\
-                   --dataset Examples/digits/data/train --check Examples/digits/data/test
+        often the judge is right on real labelled images. Example: `rsynth judge \
+        runs/quickstart/generation-uniform-robust --dataset Examples/digits/data/train --check \
+        Examples/digits/data/test`.
         """)
     @Argument(help: ArgumentHelp("A finished run folder (with manifest.json).", valueName: "run-folder")) var runFolder: String
     @Option(help: "Real images the judge learns from, one sub-folder per class (0 ... K-1, or ImageNet's).") var dataset: String
