@@ -57,11 +57,7 @@ struct ClassifyCommand: ParsableCommand {
             do { x = try classifierInput(path, classifier.inputShape) } catch {
                 throw CommandError("\(error)")
             }
-            let logits = try classifier.forward(x)
-            // Finite weights can still overflow float32; say so rather than print nan% or fail to encode JSON.
-            if let bad = logits.data.firstIndex(where: { !$0.isFinite }) {
-                throw CommandError("\(path): the classifier's logit \(bad) is \(logits.data[bad]) (not finite): its weights overflow float32 on this image")
-            }
+            let logits = try requireFiniteLogits(classifier.forward(x), image: path)
             let z = logits.data.map(Double.init)
             let m = z.max()!
             let s = z.map { exp($0 - m) }.reduce(0, +)
@@ -104,10 +100,7 @@ struct SaliencyCommand: ParsableCommand {
         }
         let x: Tensor
         do { x = try classifierInput(image, classifier.inputShape) } catch { throw CommandError("\(error)") }
-        let logits = try classifier.forward(x)
-        if let bad = logits.data.firstIndex(where: { !$0.isFinite }) {
-            throw CommandError("\(image): the classifier's logit \(bad) is \(logits.data[bad]) (not finite): its weights overflow float32 on this image")
-        }
+        let logits = try requireFiniteLogits(classifier.forward(x), image: image)
         let (_, dlogits, probability) = crossEntropy(logits: logits, targets: [t])
         let g = try classifier.inputGradient(dlogits)
         if !g.data.allSatisfy({ $0.isFinite }) {
@@ -142,4 +135,13 @@ enum SaliencyPicture {
 /// An image file as the classifier's input (Resample.classifierInput: as stored at the input size).
 func classifierInput(_ path: String, _ shape: ImageShape) throws -> Tensor {
     Resample.classifierInput(try ImageFile.read(path).tensor(), height: shape.height, width: shape.width)
+}
+
+/// Finite weights can still overflow float32: one sentence naming the image, rather than nan% or
+/// a JSON encoding failure.
+func requireFiniteLogits(_ logits: Tensor, image: String) throws -> Tensor {
+    if let bad = logits.data.firstIndex(where: { !$0.isFinite }) {
+        throw CommandError("\(image): the classifier's logit \(bad) is \(logits.data[bad]) (not finite): its weights overflow float32 on this image")
+    }
+    return logits
 }
