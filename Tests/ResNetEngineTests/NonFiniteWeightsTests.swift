@@ -27,6 +27,16 @@ final class NonFiniteWeightsTests: XCTestCase {
         XCTAssertEqual(refused("layer2.0.bn2.running_var", 5, 0), "loaded")  // zero variance is finite (eps)
     }
 
+    /// `sd` as NAME.safetensors with the fixture's mean/std in NAME.json beside it, as the
+    /// digits-resnet plugin reads them.
+    static func writeWeights(_ sd: [String: (shape: [Int], values: [Float])], fixture f: Fixture, named name: String, in dir: URL) throws -> URL {
+        let weights = dir.appendingPathComponent("\(name).safetensors")
+        try safetensors(sd).write(to: weights)
+        try JSONSerialization.data(withJSONObject: ["mean": f.mean.map(Double.init), "std": f.std.map(Double.init)])
+            .write(to: dir.appendingPathComponent("\(name).json"))
+        return weights
+    }
+
     /// The same through a file and `rsynth classify`: one line naming the file and the key.
     func testRSynthClassifyRefusesANaNCheckpoint() throws {
         let f = try Fixture.load("digits")
@@ -34,10 +44,7 @@ final class NonFiniteWeightsTests: XCTestCase {
         sd["layer1.0.bn1.running_var"]!.values[2] = .nan
         let dir = TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let weights = dir.appendingPathComponent("nan.safetensors")
-        try Self.safetensors(sd).write(to: weights)
-        try JSONSerialization.data(withJSONObject: ["mean": f.mean.map(Double.init), "std": f.std.map(Double.init)])
-            .write(to: dir.appendingPathComponent("nan.json"))
+        let weights = try Self.writeWeights(sd, fixture: f, named: "nan", in: dir)
         let image = TestSupport.root.appendingPathComponent("Examples/results/inpainting.png").path
         let r = try TestSupport.rsynth(["classify", "--classifier", "digits-resnet", "--weights", weights.path, image])
         XCTAssertEqual(r.status, 1, r.stdout)
@@ -52,10 +59,7 @@ final class NonFiniteWeightsTests: XCTestCase {
         sd["fc.weight"]!.values = sd["fc.weight"]!.values.map { $0 >= 0 ? 3e38 : -3e38 }
         let dir = TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let weights = dir.appendingPathComponent("huge.safetensors")
-        try Self.safetensors(sd).write(to: weights)
-        try JSONSerialization.data(withJSONObject: ["mean": f.mean.map(Double.init), "std": f.std.map(Double.init)])
-            .write(to: dir.appendingPathComponent("huge.json"))
+        let weights = try Self.writeWeights(sd, fixture: f, named: "huge", in: dir)
         let image = TestSupport.root.appendingPathComponent("Examples/digits/data/test/3/0045.png").path
         let c = try TestSupport.rsynth(["classify", "--json", "--classifier", "digits-resnet", "--weights", weights.path, image])
         XCTAssertEqual(c.status, 1, c.stdout)
