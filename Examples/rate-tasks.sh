@@ -25,10 +25,10 @@ rows=(
 )
 [ -f "$dir/generation-uniform-robust.yaml" ] || rows[0]="generation from uniform noise|../quickstart.yaml|s/per_class: 8/per_class: 20/"
 
-rate() {  # rate RUN [--of start] -> "NN.N%" by the linear judge
-    "$rsynth" judge "$1" --dataset "$dir/data/train" "${@:2}" --json | python3 -c 'import json,sys; print("%.1f%%" % (100*json.load(sys.stdin)["agreement"]))'
+judged() {  # judged METHOD RUN [--of start] -> "NN.N%", the share recognised as the target
+    "$rsynth" judge "$2" --dataset "$dir/data/train" --method "$1" "${@:3}" --json \
+        | python3 -c 'import json,sys; print("%.1f%%" % (100*json.load(sys.stdin)["agreement"]))'
 }
-knn() { "$rsynth" judge "$1" --dataset "$dir/data/train" --method knn "${@:2}" --json | python3 -c 'import json,sys; print("%.1f%%" % (100*json.load(sys.stdin)["agreement"]))'; }
 
 echo "| task | model | 5-NN judge | linear judge | the start image (5-NN / linear) |"
 echo "| --- | --- | --- | --- | --- |"
@@ -44,7 +44,7 @@ for row in "${rows[@]}"; do
         "$rsynth" run "$tmp" --out "$out/$name" --quiet > /dev/null
         rm -f "$tmp"
         start="-"
-        case "$spec" in super-resolution*|inpainting*) start="$(knn "$out/$name" --of start) / $(rate "$out/$name" --of start)";; esac
-        echo "| $task | $model | $(knn "$out/$name") | $(rate "$out/$name") | $start |"
+        case "$spec" in super-resolution*|inpainting*) start="$(judged knn "$out/$name" --of start) / $(judged linear "$out/$name" --of start)";; esac
+        echo "| $task | $model | $(judged knn "$out/$name") | $(judged linear "$out/$name") | $start |"
     done
 done

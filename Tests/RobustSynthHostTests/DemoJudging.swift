@@ -38,21 +38,12 @@ enum DemoJudging {
         return out
     }
 
-    /// The linear judge's rate on `run` (`of`: result, start or seed), trained on `dataset`.
-    static func linear(_ run: URL, dataset: String, of subject: String = "result",
-                       file: StaticString = #filePath, line: UInt = #line) throws -> Double {
+    /// `rsynth judge`'s rate on `run`: `method` linear or knn, `of` result, start or seed,
+    /// the judge trained on `dataset`.
+    static func judge(_ run: URL, dataset: String, method: String = "linear", of subject: String = "result",
+                      file: StaticString = #filePath, line: UInt = #line) throws -> Double {
         let r = try TestSupport.rsynth(["judge", run.path, "--dataset", TestSupport.root.appendingPathComponent(dataset).path,
-                                        "--of", subject, "--json"])
-        XCTAssertEqual(r.status, 0, r.stderr, file: file, line: line)
-        let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
-        return json["agreement"] as! Double
-    }
-
-    /// The k-NN's rate on another image of each sample than the result, via `rsynth judge`.
-    static func knn(_ run: URL, dataset: String, of subject: String,
-                    file: StaticString = #filePath, line: UInt = #line) throws -> Double {
-        let r = try TestSupport.rsynth(["judge", run.path, "--dataset", TestSupport.root.appendingPathComponent(dataset).path,
-                                        "--method", "knn", "--of", subject, "--json"])
+                                        "--method", method, "--of", subject, "--json"])
         XCTAssertEqual(r.status, 0, r.stderr, file: file, line: line)
         let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
         return json["agreement"] as! Double
@@ -61,8 +52,8 @@ enum DemoJudging {
     static func rates(_ spec: String, dataset: String, replacing: [String: String] = [:],
                       file: StaticString = #filePath, line: UInt = #line) throws -> Rates {
         let out = try run(spec, replacing: replacing, file: file, line: line)
-        let judge = try TestSupport.json(out.appendingPathComponent("manifest.json"))["judge"] as! [String: Any]
-        return Rates(knn: judge["agreement"] as! Double, linear: try linear(out, dataset: dataset, file: file, line: line),
-                     count: judge["judged"] as! Int, run: out)
+        let knn = try TestSupport.json(out.appendingPathComponent("manifest.json"))["judge"] as! [String: Any]
+        return Rates(knn: knn["agreement"] as! Double, linear: try judge(out, dataset: dataset, file: file, line: line),
+                     count: knn["judged"] as! Int, run: out)
     }
 }
