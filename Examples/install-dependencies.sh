@@ -5,6 +5,7 @@
 # With --tests, also what the test suite uses besides Swift: python3 with jsonschema and PyYAML
 # (an independent JSON Schema implementation to check Schemas/ against the examples), and for
 # Tests/install-tests.sh man-db (man -l), patchelf and dpkg-dev (scripts/make-deb.sh).
+# With --packaging, only the latter two besides the build's packages (scripts/make-deb.sh).
 set -euo pipefail
 
 packages=(libffi-dev libpng-dev libjpeg62-turbo-dev libdnnl-dev gcc libc6-dev)
@@ -12,9 +13,13 @@ missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if [ "${1:-}" = "--tests" ]; then
-    command -v python3 >/dev/null || missing+=(python3 python3-pip)
-    for p in man-db patchelf dpkg-dev; do
+extra=()
+case "${1:-}" in
+    --tests) command -v python3 >/dev/null || missing+=(python3 python3-pip); extra=(man-db patchelf dpkg-dev) ;;
+    --packaging) extra=(patchelf dpkg-dev) ;;
+esac
+if [ ${#extra[@]} -gt 0 ]; then
+    for p in "${extra[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
     done
 fi

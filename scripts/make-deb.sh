@@ -29,16 +29,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-missing=()
-command -v patchelf >/dev/null || missing+=(patchelf)
-command -v dpkg-shlibdeps >/dev/null || missing+=(dpkg-dev)
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "Installing: ${missing[*]}" >&2
-    sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+bash "$root/Examples/install-dependencies.sh" --packaging   # patchelf, dpkg-shlibdeps
 
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
