@@ -110,24 +110,34 @@ def robust_accuracy(model, x, y, eps, steps, factor):
     return accuracy(model, xa, y)
 
 
-def main():
+def training_arguments(**defaults):
+    """The options of the training loop, shared with ../fashion/train.py, which passes its own
+    defaults (any key of the dict below)."""
+    d = dict(epochs=40, batch=64, lr=0.1, wd=5e-4, shift=1, noise=0.15, off_subspace_noise=0.0, threads=2,
+             eps=2.0, attack_steps=7, attack_lr_factor=2.5, widths="16,32,64", seed=0, out=MODELS)
+    d.update(defaults)
     ap = argparse.ArgumentParser()
-    ap.add_argument("--epochs", type=int, default=40)
-    ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--lr", type=float, default=0.1)
-    ap.add_argument("--wd", type=float, default=5e-4)
-    ap.add_argument("--shift", type=int, default=1, help="max random translation (pixels)")
-    ap.add_argument("--noise", type=float, default=0.15, help="std of Gaussian input noise added before the attack (robust model only)")
-    ap.add_argument("--off-subspace-noise", type=float, default=0.0,
+    ap.add_argument("--epochs", type=int, default=d["epochs"])
+    ap.add_argument("--batch", type=int, default=d["batch"])
+    ap.add_argument("--lr", type=float, default=d["lr"])
+    ap.add_argument("--wd", type=float, default=d["wd"])
+    ap.add_argument("--shift", type=int, default=d["shift"], help="max random translation (pixels)")
+    ap.add_argument("--noise", type=float, default=d["noise"], help="std of Gaussian input noise added before the attack (robust model only)")
+    ap.add_argument("--off-subspace-noise", type=float, default=d["off_subspace_noise"],
                     help="std of Gaussian noise with zero 2x2-block grey mean added before the attack (robust model only)")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--eps", type=float, default=2.0, help="L2 radius of the training attack")
-    ap.add_argument("--attack-steps", type=int, default=7)
-    ap.add_argument("--attack-lr-factor", type=float, default=2.5, help="alpha = factor*eps/steps")
-    ap.add_argument("--widths", type=str, default="16,32,64")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", type=str, default=MODELS)
+    ap.add_argument("--threads", type=int, default=d["threads"])
+    ap.add_argument("--eps", type=float, default=d["eps"], help="L2 radius of the training attack")
+    ap.add_argument("--attack-steps", type=int, default=d["attack_steps"])
+    ap.add_argument("--attack-lr-factor", type=float, default=d["attack_lr_factor"], help="alpha = factor*eps/steps")
+    ap.add_argument("--widths", type=str, default=d["widths"])
+    ap.add_argument("--seed", type=int, default=d["seed"])
+    ap.add_argument("--out", type=str, default=d["out"])
     ap.add_argument("--only", choices=["both", "standard", "robust"], default="both")
+    return ap
+
+
+def main():
+    ap = training_arguments()
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)

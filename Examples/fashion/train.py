@@ -37,25 +37,12 @@ def tensors(part):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--epochs", type=int, default=6)
+    ap = digits_train.training_arguments(epochs=6, batch=128, shift=0, noise=0.1, eps=2.5, attack_steps=3, out=MODELS)
     ap.add_argument("--standard-epochs", type=int, default=6)
-    ap.add_argument("--batch", type=int, default=128)
-    ap.add_argument("--lr", type=float, default=0.1)
-    ap.add_argument("--wd", type=float, default=5e-4)
-    ap.add_argument("--shift", type=int, default=0, help="max random translation (pixels)")
-    ap.add_argument("--noise", type=float, default=0.1, help="std of Gaussian input noise before the attack (robust only)")
-    ap.add_argument("--eps", type=float, default=2.5, help="L2 radius of the training attack")
-    ap.add_argument("--attack-steps", type=int, default=3)
-    ap.add_argument("--attack-lr-factor", type=float, default=2.5, help="alpha = factor*eps/steps")
-    ap.add_argument("--widths", type=str, default="16,32,64")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", type=str, default=MODELS)
-    ap.add_argument("--only", choices=["both", "standard", "robust"], default="both")
     ap.add_argument("--eval-count", type=int, default=2000, help="test images for the accuracy under attack")
     args = ap.parse_args()
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     torch.use_deterministic_algorithms(True)
     widths = tuple(int(v) for v in args.widths.split(","))
     os.makedirs(args.out, exist_ok=True)
