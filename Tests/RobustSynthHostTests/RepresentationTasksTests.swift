@@ -142,12 +142,16 @@ final class InversionDemoTests: XCTestCase {
         XCTAssertEqual(robust.count, 200)
         XCTAssertEqual(standard.count, 200)
         // The bars are 70% and 30%; the shipped robust digit model reaches 72.5% against
-        // the standard model's 31% on this machine (README). The bounds leave room for other
-        // CPUs' kernels, which round differently; the contrast is what they hold.
-        XCTAssertGreaterThanOrEqual(robust.rate, 0.50)
-        XCTAssertLessThanOrEqual(standard.rate, 0.38)
-        XCTAssertGreaterThanOrEqual(robust.rate - standard.rate, 0.15)
-        // Both matched their representations closely; the difference is what the representation pins down.
-        XCTAssertLessThan(robust.distance, 0.2)
+        // the standard model's 31% on an AVX2 CPU (README). The bounds leave a few samples' room
+        // for other CPUs' kernels, which round differently over 600 steps; the contrast is what
+        // they hold.
+        XCTAssertGreaterThanOrEqual(robust.rate, 0.66)
+        XCTAssertLessThanOrEqual(standard.rate, 0.35)
+        XCTAssertGreaterThanOrEqual(robust.rate - standard.rate, 0.33)
+        // Both matched their representations closely (the standard model more closely: 0.064
+        // against 0.106 mean relative distance), so the difference is not a failed optimisation
+        // but what each representation pins down.
+        XCTAssertLessThan(robust.distance, 0.15)
+        XCTAssertLessThan(standard.distance, 0.1)
     }
 }
