@@ -93,11 +93,23 @@ public enum JSONSchema {
                 "seed": section(.seedSampler),
                 "task": section(.task),
                 "constraints": ["type": "array", "items": section(.constraint)],
-                "optimizer": object(SpecValidator.optimizerParameters, required: [], description: "PGD settings"),
+                "optimizer": optimizer(),
                 "output": object(SpecValidator.outputParameters, description: "Where the run goes"),
                 "judge": object(SpecValidator.judgeParameters, description: "An independent k-nearest-neighbour judge of the results"),
             ] as [String: Any],
         ]
+    }
+
+    /// The optimiser's settings and its nested `stop` rules (at least one of them).
+    static func optimizer() -> [String: Any] {
+        var o = object(SpecValidator.optimizerParameters, required: [], description: "PGD settings")
+        var stop = object(SpecValidator.stopParameters, required: [],
+                          description: "Early stopping, per sample: once the target's probability reaches probability, or once the loss stalls for patience steps; use_best still applies")
+        stop["anyOf"] = [["required": ["probability"]], ["required": ["patience"]]]
+        var properties = o["properties"] as! [String: Any]
+        properties["stop"] = stop
+        o["properties"] = properties
+        return o
     }
 
     public static func text(_ schema: [String: Any]) -> String {

@@ -18,6 +18,8 @@ public struct PipelineSpec {
         public var randomStart: Bool = false
         public var batchSize: Int = 8
         public var seed: UInt64 = 0
+        /// Early stopping (`stop: { probability: P }` and/or `{ patience: N, min_delta: D }`); nil: every sample runs all steps.
+        public var stop: StopRule?
     }
 
     public let path: String

@@ -19,6 +19,15 @@ public enum SpecValidator {
         ParameterDecl("batch_size", .int, default: .int(8), minimum: 1, maximum: 4096, doc: "Samples per classifier call"),
         ParameterDecl("seed", .int, default: .int(0), minimum: 0, doc: "Seed of the run; each sample draws from its own stream"),
     ]
+    /// `optimizer.stop`: early stopping, per sample; at least one rule.
+    public static let stopParameters: [ParameterDecl] = [
+        ParameterDecl("probability", .double, minimum: 0, maximum: 1,
+                      doc: "Stop a sample once the classifier's probability of its target class is at least this (tasks with a target class)"),
+        ParameterDecl("patience", .int, minimum: 1, maximum: 1_000_000,
+                      doc: "Stop a sample once its loss has not fallen by more than min_delta below its lowest value for this many steps"),
+        ParameterDecl("min_delta", .double, default: .double(0), minimum: 0,
+                      doc: "What counts as an improvement of the loss for patience"),
+    ]
     public static let outputParameters: [ParameterDecl] = [
         ParameterDecl("dir", .string, doc: "Run folder, relative to the working directory (default: runs/<spec name>)"),
     ]
@@ -109,6 +118,7 @@ private struct Validation {
                 if case .string(let resolved) = resolvePaths(.string(d), .path) { judge = (resolved, k) }
             }
         }
+        if let task { checkStopRule(task, stop: optimizer.stop, optimizerNode: fields["optimizer"]?.value) }
         if let task, constraintsOK { checkRequiredConstraints(task, constraints: constraints, taskNode: fields["task"]!.value) }
         if constraintsOK, case .sequence(let seq)? = fields["constraints"]?.value {
             checkStepGeometries(constraints, nodes: Array(seq), randomStart: optimizer.randomStart,
@@ -235,10 +245,11 @@ private struct Validation {
         }
     }
 
-    /// A mapping of settings declared like parameters (optimizer, output).
-    mutating func settings(_ node: Node, decls: [ParameterDecl], section: String) -> [String: ParameterValue] {
+    /// A mapping of settings declared like parameters (optimizer, output); `sections` are
+    /// nested mappings the caller reads itself.
+    mutating func settings(_ node: Node, decls: [ParameterDecl], section: String, sections: [String] = []) -> [String: ParameterValue] {
         guard case .mapping(let m) = node else { error(node, "'\(section)' must be a mapping"); return [:] }
-        let fields = checkKeys(m, allowed: decls.map(\.name), in: "'\(section)'")
+        let fields = checkKeys(m, allowed: decls.map(\.name) + sections, in: "'\(section)'")
         var values = [String: ParameterValue]()
         for decl in decls {
             guard let f = fields[decl.name] else { continue }
@@ -251,8 +262,9 @@ private struct Validation {
     }
 
     mutating func optimizerSection(_ node: Node) -> PipelineSpec.Optimizer {
-        let v = settings(node, decls: SpecValidator.optimizerParameters, section: "optimizer")
+        let v = settings(node, decls: SpecValidator.optimizerParameters, section: "optimizer", sections: ["stop"])
         var o = PipelineSpec.Optimizer()
+        if let stop = valueNode(node, "stop") { o.stop = stopRule(stop) }
         if case .int(let i)? = v["steps"] { o.steps = Int(i) }
         if case .double(let d)? = v["step_size"] { o.stepSize = d }
         if case .bool(let b)? = v["use_best"] { o.useBest = b }
@@ -260,6 +272,38 @@ private struct Validation {
         if case .int(let i)? = v["batch_size"] { o.batchSize = Int(i) }
         if case .int(let i)? = v["seed"] { o.seed = UInt64(i) }
         return o
+    }
+
+    /// `optimizer.stop`: `{ probability: P }`, `{ patience: N, min_delta: D }` or both.
+    mutating func stopRule(_ node: Node) -> StopRule? {
+        guard case .mapping = node else {
+            error(node, "'optimizer.stop' must be a mapping: { probability: P } and/or { patience: N, min_delta: D }")
+            return nil
+        }
+        let count = diagnostics.count
+        let v = settings(node, decls: SpecValidator.stopParameters, section: "optimizer.stop")
+        var rule = StopRule()
+        if case .double(let p)? = v["probability"] { rule.probability = p }
+        if case .int(let n)? = v["patience"] { rule.patience = Int(n) }
+        if case .double(let d)? = v["min_delta"] { rule.minDelta = d }
+        guard diagnostics.count == count else { return nil }
+        if rule.patience == nil, let d = valueNode(node, "min_delta") {
+            error(d, "'optimizer.stop.min_delta' needs 'patience' (the steps without such an improvement before a sample stops)")
+            return nil
+        }
+        if rule.probability == nil, rule.patience == nil {
+            error(node, "'optimizer.stop' needs 'probability' (stop once the target's probability is at least P) or 'patience' (stop once the loss stalls for N steps)")
+            return nil
+        }
+        return rule
+    }
+
+    /// The probability rule needs a target class; a task whose targets are not classes
+    /// (representation inversion, feature visualisation, paint-with-features) has none.
+    mutating func checkStopRule(_ task: PipelineSpec.PluginUse, stop: StopRule?, optimizerNode: Node?) {
+        guard stop?.probability != nil, task.plugin.info.facts?.targetsAreNotClasses == true,
+              let node = optimizerNode.flatMap({ valueNode($0, "stop") }).flatMap({ valueNode($0, "probability") }) else { return }
+        error(node, "'optimizer.stop.probability' needs a target class, but the samples of task '\(task.plugin.info.name)' have none: use 'patience' (and 'min_delta') to stop when the loss stalls")
     }
 
     /// A task names the constraints it cannot do without; the spec must list them. Read from
