@@ -120,6 +120,9 @@ public final class PipelineRunner {
         let settings = PGDSettings(steps: spec.optimizer.steps ?? task.defaultSteps,
                                    stepSize: spec.optimizer.stepSize ?? task.defaultStepSize,
                                    useBest: spec.optimizer.useBest, randomStart: spec.optimizer.randomStart)
+        if spec.optimizer.stop?.probability != nil, let bad = items.firstIndex(where: { $0.target < 0 }) {
+            throw RunError("'optimizer.stop.probability' needs a target class, but sample \(bad) of task '\(taskName)' has none: use 'patience' (and 'min_delta') to stop when the loss stalls")
+        }
         let groupCount = (items.map(\.group).max() ?? -1) + 1
         // A group is named after its class when all its samples share one (generation rows).
         let groupNames = (0..<groupCount).map { g -> String in
@@ -133,7 +136,11 @@ public final class PipelineRunner {
                                                                  use_best: settings.useBest, batch_size: spec.optimizer.batchSize,
                                                                  seed: spec.optimizer.seed,
                                                                  step_geometry: (constraints.first { $0.stepGeometry != .none }?.stepGeometry ?? .l2).rawValue,
-                                                                 random_start: settings.randomStart),
+                                                                 random_start: settings.randomStart,
+                                                                 stop: spec.optimizer.stop.map {
+                                                                     StopRecord(probability: $0.probability, patience: $0.patience,
+                                                                                min_delta: $0.patience == nil ? nil : $0.minDelta)
+                                                                 }),
             judge: spec.judge.map { JudgeRecord(dataset: $0.dataset, k: $0.k) })
         let judge = try spec.judge.map {
             try NearestNeighbourJudge(dataset: $0.dataset, labels: labels, shape: shape, k: $0.k)
@@ -151,52 +158,74 @@ public final class PipelineRunner {
         let progress = Progress(total: mine.count, label: spec.task.plugin.info.name, stepsPerItem: settings.steps + 1)
         progress.enabled = !options.quiet
         var done = mine.count - todo.count
-        progress.update(done: done, force: true)
+        var stepsDone = done * (settings.steps + 1)
+        progress.update(done: done, stepsDone: stepsDone, force: true)
 
-        for start in stride(from: 0, to: todo.count, by: spec.optimizer.batchSize) {
-            if Interruption.isRequested { progress.finish(); throw RunInterrupted(done: done, total: mine.count) }
-            let batch = Array(todo[start..<min(start + spec.optimizer.batchSize, todo.count)])
-            let batchStart = Date()
-            let seeds = batch.map { RandomStream.sampleSeed(run: spec.optimizer.seed, index: $0) }
-            let request = SeedRequest(classes: batch.map { items[$0].seedClass ?? max(items[$0].target, 0) }, seeds: seeds,
-                                      items: sampler.itemCount == nil ? nil : batch.map { items[$0].sourceItem ?? $0 })
-            let (source, sourceLabels) = try sampler.sample(request, shape: shape)
-            let (x0, mask) = try task.prepare(items: batch, seeds: seeds, source: source)
-            // The taps of the source images: what an objective compares with (an inversion's target).
-            let sourceTaps = taps.isEmpty ? nil : try classifier.forward(source, taps: taps).taps
-            let problem = try PGDProblem(classifier: classifier, x0: x0, targets: batch.map { items[$0].target },
-                                         mask: mask, constraints: constraints, items: batch, taps: taps,
-                                         sourceTaps: sourceTaps, objective: task.objective)
-            let result: PGDResult
-            do {
-                result = try runPGD(problem, settings: settings, seeds: seeds) { step, losses in
-                    progress.update(done: done, partial: Double(step) / Double(max(settings.steps, 1)), batchSize: batch.count,
-                                    loss: losses.reduce(0, +) / Float(losses.count))
+        // A pool of samples in flight (PGDPool): a sample that finishes is written out at once
+        // and its slot refilled from `todo`, so with early stopping every engine call still runs
+        // at batch_size; without it the pool's calls are exactly one batch after another.
+        let batchSize = spec.optimizer.batchSize
+        let stop = spec.optimizer.stop
+        let pad = stop != nil
+        struct Entered { let source: Tensor; let start: Tensor; let mask: Tensor?; let seed: UInt64; let sourceLabel: Int? }
+        var entered = [Int: Entered]()
+        var next = 0
+        var interrupted = false
+        let pool = try PGDPool(classifier: classifier, constraints: constraints, taps: taps, objective: task.objective,
+                               settings: settings, stop: stop, batchSize: batchSize, padToBatch: pad)
+        do {
+            try pool.run(admit: { free in
+                if Interruption.isRequested { interrupted = true; return nil }
+                guard next < todo.count else { return nil }
+                let batch = Array(todo[next..<min(next + free, todo.count)])
+                next += batch.count
+                let seeds = batch.map { RandomStream.sampleSeed(run: spec.optimizer.seed, index: $0) }
+                let request = SeedRequest(classes: batch.map { items[$0].seedClass ?? max(items[$0].target, 0) }, seeds: seeds,
+                                          items: sampler.itemCount == nil ? nil : batch.map { items[$0].sourceItem ?? $0 })
+                let (source, sourceLabels) = try sampler.sample(request, shape: shape)
+                let (x0, mask) = try task.prepare(items: batch, seeds: seeds, source: source)
+                // The taps of the source images: what an objective compares with (an inversion's
+                // target); at the pool's one batch size when it pads, as every other engine call.
+                var sourceTaps: [Tensor]?
+                if !taps.isEmpty {
+                    let rows = Array(0..<batch.count) + (pad ? [Int](repeating: 0, count: max(batchSize - batch.count, 0)) : [])
+                    let values = try classifier.forward(rows.count == batch.count ? source : source.gather(rows), taps: taps).taps
+                    sourceTaps = rows.count == batch.count ? values : values.map { $0.gather(Array(0..<batch.count)) }
                 }
-            } catch let e as NonFiniteValue {
-                progress.finish()
-                throw RunError("sample \(batch[e.example]): \(e.what) is not finite (NaN or infinite) at step \(e.step), from classifier '\(spec.classifier.plugin.info.name)', task '\(taskName)' and the constraints; finished samples are kept, the run can be resumed")
-            }
-            let seconds = Date().timeIntervalSince(batchStart) / Double(batch.count)
-            for (k, index) in batch.enumerated() {
+                for (k, index) in batch.enumerated() {
+                    entered[index] = Entered(source: source.example(k), start: x0.example(k), mask: mask?.example(k),
+                                             seed: seeds[k], sourceLabel: sourceLabels?[k])
+                }
+                return PGDAdmission(ids: batch, x0: x0, mask: mask, targets: batch.map { items[$0].target }, items: batch,
+                                    sourceTaps: sourceTaps, seeds: seeds)
+            }, report: { call in
+                stepsDone += call.evaluations
+                progress.plannedSteps -= call.stepsSaved
+                // Forced once a batch is done (as before); with early stopping samples finish all the time.
+                progress.update(done: done, stepsDone: stepsDone, loss: call.meanLoss, force: call.finished > 0 && !pad)
+            }, finish: { result in
+                let index = result.id
                 let item = items[index]
-                let start = x0.example(k)
-                let sourceImage = source.example(k)
+                let e = entered.removeValue(forKey: index)!
                 try RunFolder.writeSample(
-                    dir: dir, index: index, source: sourceImage, start: start, result: result.x.example(k),
-                    mask: mask?.example(k), showStart: start != sourceImage, saveTensors: options.saveTensors,
+                    dir: dir, index: index, source: e.source, start: e.start, result: result.x,
+                    mask: e.mask, showStart: e.start != e.source, saveTensors: options.saveTensors,
                     record: SampleRecord(index: index, target: item.target,
                                          target_name: item.target >= 0 ? labels.name(item.target) : "none",
-                                         group: item.group, group_name: groupNames[item.group], seed: seeds[k],
-                                         source_label: sourceLabels?[k], final_loss: result.loss[k],
-                                         initial_loss: result.lossHistory[0][k], target_probability: result.targetProbability[k],
+                                         group: item.group, group_name: groupNames[item.group], seed: e.seed,
+                                         source_label: e.sourceLabel, final_loss: result.loss,
+                                         initial_loss: result.lossHistory[0], target_probability: result.targetProbability,
                                          image: "", seed_image: "", start_image: nil, seed_tensor: nil, result_tensor: nil, mask_tensor: nil,
-                                         losses: result.lossHistory.map { $0[k] }, seconds: seconds,
-                                         judged_class: judge?.classify(result.x.data[result.x.exampleRange(k)])))
+                                         losses: result.lossHistory, seconds: result.seconds,
+                                         judged_class: judge?.classify(result.x.data[result.x.exampleRange(0)]),
+                                         stopped_at: result.stoppedAt))
                 done += 1
-            }
-            progress.update(done: done, force: true)
+            })
+        } catch let e as NonFiniteValue {
+            progress.finish()
+            throw RunError("sample \(e.example): \(e.what) is not finite (NaN or infinite) at step \(e.step), from classifier '\(spec.classifier.plugin.info.name)', task '\(taskName)' and the constraints; finished samples are kept, the run can be resumed")
         }
+        if interrupted { progress.finish(); throw RunInterrupted(done: done, total: mine.count) }
         progress.finish()
         let manifest = try RunFolder.finalize(dir: dir, specPath: spec.path, classifier: spec.classifier.plugin.info.name,
                                               elapsed: Date().timeIntervalSince(started))

@@ -13,6 +13,9 @@ public final class Progress {
     let start: Date
     var lastLine = Date.distantPast
     public var enabled = true
+    /// Steps planned for the whole run (every item's `stepsPerItem`); early stopping lowers it
+    /// as samples stop.
+    public lazy var plannedSteps = total * stepsPerItem
     public static let logInterval: TimeInterval = 5
 
     public init(total: Int, label: String, unit: String = "samples", stepsPerItem: Int = 0,
@@ -42,13 +45,33 @@ public final class Progress {
         }
     }
 
+    /// `done` of `total` finished, `stepsDone` of `plannedSteps` steps (evaluations) of the run
+    /// done, counting finished samples' steps whole: samples in flight may be at different steps.
+    public func update(done: Int, stepsDone: Int, loss: Float? = nil, force: Bool = false, now: Date = Date()) {
+        guard enabled else { return }
+        if let line = line(done: done, stepsDone: stepsDone, loss: loss, force: force, now: now) {
+            FileHandle.standardError.write(line.data(using: .utf8)!)
+        }
+    }
+
+    func line(done: Int, stepsDone: Int, loss: Float?, force: Bool, now: Date) -> String? {
+        let planned = max(plannedSteps, 1)
+        // The same line as `update(done:partial:...)` with the progress measured in steps.
+        return line(done: done, progress: Double(total) * Double(stepsDone) / Double(planned), loss: loss, force: force, now: now,
+                    steps: stepsPerItem > 0 ? "  step \(stepsDone)/\(plannedSteps)" : nil)
+    }
+
     /// What `update` writes, or nil when it is too soon for another line.
     func line(done: Int, partial: Double, batchSize: Int, loss: Float?, force: Bool, now: Date) -> String? {
+        line(done: done, progress: Double(done) + partial * Double(batchSize), loss: loss, force: force, now: now, steps: nil)
+    }
+
+    /// `progress`: samples' worth of work done (fractional).
+    func line(done: Int, progress: Double, loss: Float?, force: Bool, now: Date, steps stepsGiven: String?) -> String? {
         let elapsed = now.timeIntervalSince(start)
-        let progress = Double(done) + partial * Double(batchSize)
         let eta = progress > 0 ? elapsed / progress * (Double(total) - progress) : .nan
         let lossText = loss.map { String(format: "  loss %.4f", $0) } ?? ""
-        let steps = stepsText(progress)
+        let steps = stepsGiven ?? stepsText(progress)
         if interactive {
             guard force || now.timeIntervalSince(lastLine) > 0.1 else { return nil }
             lastLine = now

@@ -27,6 +27,9 @@ public struct SampleRecord: Codable, Equatable {
     public var seconds: Double
     /// The k-NN judge's class for the result, when the spec has a judge.
     public var judged_class: Int?
+    /// The step at which an early-stopping rule held (`losses` ends there); nil (absent) when
+    /// the sample ran all its steps.
+    public var stopped_at: Int? = nil
 }
 
 /// What a run is, written when it starts (run.json); the same in every shard of a spec.
@@ -73,6 +76,14 @@ public struct OptimizerRecord: Codable, Equatable {
     /// before rsynth recorded them: the L2 step from x0).
     public var step_geometry: String? = nil
     public var random_start: Bool? = nil
+    /// The early-stopping rules (absent when none).
+    public var stop: StopRecord? = nil
+}
+
+public struct StopRecord: Codable, Equatable {
+    public var probability: Double?
+    public var patience: Int?
+    public var min_delta: Double?
 }
 
 /// The manifest of a run folder (manifest.json).
