@@ -56,6 +56,15 @@ enum RunFigures {
             svg += "<path d=\"\(path(mean))\" fill=\"none\" stroke=\"#c0392b\" stroke-width=\"2.5\"/>\n"
             svg += "<text x=\"\(w - right - 4)\" y=\"\(top + 14)\" text-anchor=\"end\" fill=\"#c0392b\">mean of \(records.count)</text>\n"
         }
+        // Early stopping: a dot where each stopped sample's line ends (its loss history stops there).
+        let stopped = records.filter { $0.stopped_at != nil && !$0.losses.isEmpty }
+        if !stopped.isEmpty {
+            for r in stopped {
+                let s = r.losses.count - 1
+                svg += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"#2c7a3f\"/>\n", px(s), py(r.losses[s]))
+            }
+            svg += "<text x=\"\(w - right - 4)\" y=\"\(top + 30)\" text-anchor=\"end\" fill=\"#2c7a3f\">\u{25CF} stopped early: \(stopped.count) of \(records.count)</text>\n"
+        }
         return svg + "</svg>\n"
     }
 
