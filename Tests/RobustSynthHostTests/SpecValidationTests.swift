@@ -109,4 +109,45 @@ final class SpecValidationTests: XCTestCase {
         XCTAssertEqual(ok.status, 0, ok.stdout)
         XCTAssertEqual(ok.stdout, "\(good.path): ok: linear -> generation from uniform seeds, 1 constraint\n")
     }
+
+    func testEarlyStoppingRulesAreChecked() {
+        func spec(_ stop: String, task: String = "{ plugin: generation, with: { classes: [1, 2] } }",
+                  classifier: String = "{ plugin: linear }") -> String {
+            """
+            version: 1
+            classifier: \(classifier)
+            seed: { plugin: uniform }
+            task: \(task)
+            constraints: [ { plugin: l2-ball, with: { eps: 3 } } ]
+            optimizer: { steps: 10, stop: \(stop) }
+
+            """
+        }
+        XCTAssertEqual(problems(spec("{ probability: 0.99 }")), [])
+        XCTAssertEqual(problems(spec("{ patience: 5, min_delta: 0.01 }")), [])
+        XCTAssertEqual(problems(spec("{ probability: 0.9, patience: 5 }")), [])
+        XCTAssertEqual(problems(spec("{ probabilty: 0.9 }")), [
+            "spec.yaml:6:33: error: unknown key 'probabilty' in 'optimizer.stop' (did you mean 'probability'?)",
+        ])
+        XCTAssertEqual(problems(spec("{ probability: 1.5, patience: 0 }")), [
+            "spec.yaml:6:46: error: 'optimizer.stop.probability' must be in [0, 1], got 1.5",
+            "spec.yaml:6:61: error: 'optimizer.stop.patience' must be in [1, 1000000], got 0",
+        ])
+        XCTAssertEqual(problems(spec("{ min_delta: 0.1 }")), [
+            "spec.yaml:6:44: error: 'optimizer.stop.min_delta' needs 'patience' (the steps without such an improvement before a sample stops)",
+        ])
+        XCTAssertEqual(problems(spec("{}")), [
+            "spec.yaml:6:31: error: 'optimizer.stop' needs 'probability' (stop once the target's probability is at least P) or 'patience' (stop once the loss stalls for N steps)",
+        ])
+        XCTAssertEqual(problems(spec("0.99")), [
+            "spec.yaml:6:31: error: 'optimizer.stop' must be a mapping: { probability: P } and/or { patience: N, min_delta: D }",
+        ])
+        // Representation inversion's samples have no target class: only the loss rule applies.
+        let digits = "{ plugin: digits-resnet, with: { weights: \(TestSupport.root.path)/Examples/digits/models/digits-robust.pt } }"
+        let inversion = "{ plugin: representation-inversion, with: { count: 2 } }"
+        XCTAssertEqual(problems(spec("{ probability: 0.99 }", task: inversion, classifier: digits)), [
+            "spec.yaml:6:46: error: 'optimizer.stop.probability' needs a target class, but the samples of task 'representation-inversion' have none: use 'patience' (and 'min_delta') to stop when the loss stalls",
+        ])
+        XCTAssertEqual(problems(spec("{ patience: 20 }", task: inversion, classifier: digits)), [])
+    }
 }
