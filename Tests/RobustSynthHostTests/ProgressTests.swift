@@ -21,4 +21,15 @@ final class ProgressTests: XCTestCase {
         XCTAssertEqual(fit.line(done: 5, partial: 0, batchSize: 0, loss: nil, force: true, now: t0 + 2),
                        "seeds fit: 5/10 images, elapsed 0:02, ETA 0:02\n")
     }
+
+    func testStepsDoneOverStepsPlannedWhileSamplesStopEarly() {
+        let t0 = Date(timeIntervalSince1970: 1_000_000)
+        let p = Progress(total: 4, label: "generation", stepsPerItem: 31, interactive: false, start: t0)
+        XCTAssertEqual(p.line(done: 0, stepsDone: 0, loss: nil, force: true, now: t0),
+                       "generation: 0/4 samples  step 0/124, elapsed 0:00, ETA --:--\n")
+        // Samples in flight at different steps; two stopped early, 40 steps no longer planned.
+        p.plannedSteps -= 40
+        XCTAssertEqual(p.line(done: 2, stepsDone: 42, loss: 0.5, force: true, now: t0 + 6),
+                       "generation: 2/4 samples  step 42/84  loss 0.5000, elapsed 0:06, ETA 0:06\n")
+    }
 }
