@@ -71,10 +71,11 @@ public struct PGDCallReport {
 /// same call, so the calls are exactly those of `runPGD` batch after batch.
 ///
 /// `padToBatch`: calls with fewer samples in flight than `batchSize` (the end of the plan) are
-/// padded with copies of a sample in flight, whose results are discarded. Then every engine
-/// call has the same batch size, so engines whose arithmetic depends on it (oneDNN's Winograd
-/// from batch 8) give each sample the same bits whatever it shared its calls with, and a net
-/// built for one batch size is never rebuilt.
+/// padded with copies of a sample in flight, whose results are discarded, so every engine call
+/// has one batch size: an engine whose arithmetic depends on the batch size (oneDNN's Winograd
+/// from batch 8) computes the same way all run long, and a net built for one batch size is
+/// never rebuilt. (oneDNN's per-example results also move by about one float32 rounding with
+/// their batch-mates; that is the engine's, with or without a stop rule.)
 public final class PGDPool {
     let classifier: Classifier
     let constraints: [Constraint]
