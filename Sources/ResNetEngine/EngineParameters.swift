@@ -1,12 +1,13 @@
 import RobustSynthCore
 
 /// The engine's own parameters, declared and read once for every classifier plugin built on it
-/// (robust-resnet50, resnet50, digits-resnet): the choices come from the enums themselves.
+/// (robust-resnet50, resnet50, digits-resnet): the choices come from the
+/// backend registry and the precision enum.
 public enum EngineParameters {
     public static let declarations: [ParameterDecl] = [
         ParameterDecl("backend", .string, default: .string(ResNet.Backend.onednn.rawValue),
                       choices: ResNet.Backend.allCases.map(\.rawValue),
-                      doc: "onednn: the fast CPU engine; reference: plain loops (slow, for checking)"),
+                      doc: ResNetBackends.all.map { "\($0.name): \($0.summary)" }.joined(separator: "; ")),
         ParameterDecl("precision", .string, default: .string(ResNet.Precision.float32.rawValue),
                       choices: ResNet.Precision.allCases.map(\.rawValue),
                       doc: "onednn only: bfloat16 is about twice as fast on AVX512-BF16 CPUs; its gradients are about 3% from float32 on a trained model"),

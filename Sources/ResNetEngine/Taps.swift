@@ -1,6 +1,6 @@
 /// Where a tap name points: a block's output (after its final ReLU) or the pooled representation.
 /// A stage name (`layer3`) points at its last block, so two names can share one site.
-enum TapSite: Hashable, Comparable {
+public enum TapSite: Hashable, Comparable, Sendable {
     case block(Int)          // index into ResNetWeights.blocks
     case representation
 }
