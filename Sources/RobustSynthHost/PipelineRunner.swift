@@ -141,7 +141,8 @@ public final class PipelineRunner {
                                                                      StopRecord(probability: $0.probability, patience: $0.patience,
                                                                                 min_delta: $0.patience == nil ? nil : $0.minDelta)
                                                                  }),
-            judge: spec.judge.map { JudgeRecord(dataset: $0.dataset, k: $0.k) })
+            judge: spec.judge.map { JudgeRecord(dataset: $0.dataset, k: $0.k) },
+            engine_environment: EngineEnvironment.current())
         let judge = try spec.judge.map {
             try NearestNeighbourJudge(dataset: $0.dataset, labels: labels, shape: shape, k: $0.k)
         }

@@ -42,6 +42,9 @@ public struct RunPlan: Codable, Equatable {
     public var plugins: [PluginRecord]
     public var optimizer: OptimizerRecord
     public var judge: JudgeRecord?
+    /// The environment switches set for this run that change the engines' arithmetic (layout,
+    /// masks, oneDNN's ISA and threads; EngineEnvironment), name to value; nil in older runs.
+    public var engine_environment: [String: String]? = nil
 }
 
 public struct JudgeRecord: Codable, Equatable {

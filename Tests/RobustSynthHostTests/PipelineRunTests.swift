@@ -102,6 +102,26 @@ final class PipelineRunTests: XCTestCase {
         }
     }
 
+    /// The environment switches that change an engine's arithmetic are in run.json's plan and the
+    /// manifest, and nothing else from the environment is.
+    func testTheEnginesEnvironmentSwitchesAreRecorded() throws {
+        let dir = TestSupport.temporaryDirectory()
+        let specPath = dir.appendingPathComponent("spec.yaml")
+        TestSupport.write(spec(steps: 2), to: specPath)
+        let out = dir.appendingPathComponent("run")
+        let set = ["RSYNTH_RESNET_F32_MASKS": "1", "ONEDNN_MAX_CPU_ISA": "AVX2", "RSYNTH_UNRELATED": "x", "HOMEWARD": "y"]
+        let r = try TestSupport.rsynth(["run", specPath.path, "--out", out.path, "--quiet"], environment: set)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        var inherited = EngineEnvironment.current()
+        inherited["RSYNTH_RESNET_F32_MASKS"] = "1"; inherited["ONEDNN_MAX_CPU_ISA"] = "AVX2"
+        let plan = try TestSupport.json(out.appendingPathComponent("run.json"))
+        XCTAssertEqual(plan["engine_environment"] as? [String: String], inherited)
+        let manifest = try TestSupport.json(out.appendingPathComponent("manifest.json"))
+        XCTAssertEqual((manifest["plan"] as? [String: Any])?["engine_environment"] as? [String: String], inherited)
+        XCTAssertEqual(EngineEnvironment.current(["OMP_NUM_THREADS": "2", "DNNL_VERBOSE": "1", "PATH": "/bin", "XONEDNN_A": "1"]),
+                       ["OMP_NUM_THREADS": "2", "DNNL_VERBOSE": "1"])
+    }
+
     func testAFolderHoldingAnotherSpecsRunIsRefused() throws {
         let dir = TestSupport.temporaryDirectory()
         let a = dir.appendingPathComponent("a.yaml"), b = dir.appendingPathComponent("b.yaml")
