@@ -38,6 +38,8 @@ let package = Package(
         .library(name: "Checkpoints", targets: ["Checkpoints"]),
         .library(name: "ImageIO", targets: ["ImageIO"]),
         .library(name: "RobustSynthHost", targets: ["RobustSynthHost"]),
+        // The `pytorch` classifier: plain C, loads the user's libpython at run time (no link to it).
+        .library(name: "RSynthPyTorch", type: .dynamic, targets: ["PyTorchPlugin"]),
     ] + plugins.map { .library(name: "RSynth\($0.name)", type: .dynamic, targets: ["\($0.name)Plugin"]) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -79,6 +81,9 @@ let package = Package(
         .testTarget(name: "ResNetEngineTests", dependencies: ["ResNetEngine", "Checkpoints", "RobustSynthCore", "RSynthTestSupport"]),
         .testTarget(name: "RobustSynthHostTests",
                     dependencies: ["RobustSynthHost", "RobustSynthCore", "SynthPluginABI", "ImageIO", "ResNetEngine", "RSynthTestSupport"]),
+        // Embeds CPython and calls PyTorch (Plugins/PyTorch/pytorch_plugin.c); python/ is #embed-ded.
+        .target(name: "PyTorchPlugin", dependencies: ["SynthPluginABI"], path: "Plugins/PyTorch", exclude: ["python"],
+                linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("pthread")]),
     ] + plugins.map {
         .target(name: "\($0.name)Plugin", dependencies: $0.dependencies, path: "Plugins/\($0.name)")
     },

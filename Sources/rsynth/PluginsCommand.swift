@@ -75,6 +75,9 @@ struct DescribePlugin: ParsableCommand {
     @Flag(help: "Print the JSON Schema of the plugin's `with:` section instead.") var schema = false
 
     func run() throws {
+        // A plugin whose summary depends on the machine (`pytorch`: which Python and torch it
+        // would use) looks for this and only then does the work of finding out.
+        setenv("RSYNTH_DESCRIBING", name, 1)
         let catalog = paths.catalog()
         guard let p = catalog.plugin(named: name) else {
             throw ValidationError(catalog.unknownPluginMessage(name, kind: nil))
