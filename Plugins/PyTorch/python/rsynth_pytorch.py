@@ -56,12 +56,27 @@ def probe():
     except Exception:
         spec = None
     if spec is not None:
+        # torch/version.py as text (importing torch takes seconds): __version__ and cuda.
+        import re
+        where = os.path.dirname(spec.origin or "")
+        version, build = "", ""
         try:
-            version = importlib.metadata.version("torch")
-        except Exception:
-            version = "unknown version"
+            with open(os.path.join(where, "version.py"), encoding="utf-8") as f:
+                text = f.read()
+            m = re.search(r"^__version__\s*=\s*['\"]([^'\"]+)", text, re.M)
+            version = m.group(1) if m else ""
+            m = re.search(r"^cuda(?:\s*:[^=]*)?=\s*(?:['\"]([^'\"]+)['\"]|None)", text, re.M)
+            if m:
+                build = "CUDA %s build" % m.group(1) if m.group(1) else "CPU-only build"
+        except OSError:
+            pass
+        if not version:
+            try:
+                version = importlib.metadata.version("torch")
+            except Exception:
+                version = "unknown version"
         lines.append("torch=" + version)
-        lines.append("torch_at=" + os.path.dirname(spec.origin or ""))
+        lines.append("torch_at=" + where + (", " + build if build else ""))
     print("\n".join(lines))
 
 
