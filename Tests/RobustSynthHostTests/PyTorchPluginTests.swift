@@ -239,6 +239,17 @@ final class PyTorchPluginTests: XCTestCase {
         XCTAssertEqual(tiny.numClasses, 2)
         XCTAssertEqual(tiny.className(1), "dog")
         XCTAssertEqual(try tiny.forward(Tensor(zeros: [3, 3, 8, 8])).shape, [3, 2])
+        // bfloat16 autocast: float32 out, close to float32's logits and gradient.
+        let x = Tensor(shape: [2, 3, 8, 8], data: (0..<384).map { Float($0 % 17) / 17 })
+        let half = try pytorch("\(file):tiny", ["precision": .string("bfloat16"), "input_size": .int(8)])
+        let full = try pytorch("\(file):tiny", ["input_size": .int(8)])
+        let (zh, zf) = (try half.forward(x), try full.forward(x))
+        XCTAssertNotEqual(zh.data, zf.data)
+        XCTAssertLessThan(Self.maxDifference(zh.data, zf.data), 0.05)
+        let dl = Tensor(shape: [2, 10], data: (0..<20).map { Float($0 % 3) - 1 })
+        let (gh, gf) = (try half.inputGradient(dl), try full.inputGradient(dl))
+        XCTAssertLessThan(Self.maxDifference(gh.data, gf.data), 0.05 * (gf.data.map(abs).max() ?? 1))
+        XCTAssertThrowsError(try full.inputGradient(dl)) { XCTAssertTrue("\($0)".contains("input_gradient without a forward before it"), "\($0)") }
     }
 
     func testCUDAWithoutAGPUIsRefused() throws {
