@@ -269,16 +269,16 @@ static char *start_python(const probe_result *p) {
     FIND(PyErr_Fetch, 0); FIND(PyErr_Clear, 1); FIND(PyObject_Str, 1);
 #undef FIND
     int gil = -1;
+    const char *old_home = getenv("PYTHONHOME");
+    char *saved_home = old_home ? strdup(old_home) : NULL;
     if (py.Py_IsInitialized()) {
         gil = py.PyGILState_Ensure(); /* someone else started it: use theirs */
     } else {
         /* PYTHONHOME only for the start, so that the stdlib is the interpreter's own. No signal
          * handlers (0): Ctrl-C stays the host's. */
-        const char *old = getenv("PYTHONHOME");
-        char *saved = old ? strdup(old) : NULL;
         if (p->home && *p->home) setenv("PYTHONHOME", p->home, 1);
         py.Py_InitializeEx(0);
-        if (saved) { setenv("PYTHONHOME", saved, 1); free(saved); } else unsetenv("PYTHONHOME");
+        if (saved_home) setenv("PYTHONHOME", saved_home, 1); else unsetenv("PYTHONHOME");
     }
     char *error = NULL;
     PyObject *code = py.Py_CompileString(helper_source, HELPER_FILE, Py_file_input);
@@ -287,7 +287,8 @@ static char *start_python(const probe_result *p) {
     if (!module) {
         error = python_error("loading " HELPER_FILE);
     } else {
-        PyObject *r = py.PyObject_CallMethod(module, "set_path", "ss", p->paths ? p->paths : "", p->executable);
+        /* os.environ was read during the start: give it the host's PYTHONHOME back too. */
+        PyObject *r = py.PyObject_CallMethod(module, "set_path", "ssz", p->paths ? p->paths : "", p->executable, saved_home);
         if (!r) error = python_error("setting sys.path");
         else py.Py_DecRef(r);
     }
@@ -297,6 +298,7 @@ static char *start_python(const probe_result *p) {
     } else if (module) {
         py.Py_DecRef(module);
     }
+    free(saved_home);
     if (gil >= 0) py.PyGILState_Release(gil);
     else py.PyEval_SaveThread(); /* the start left this thread holding the GIL: let it go */
     return error;

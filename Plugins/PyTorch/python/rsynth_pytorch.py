@@ -291,8 +291,14 @@ class Model:
         self.x = self.z = self.net = None
 
 
-def set_path(paths, executable):
-    """sys.path of the interpreter the spec named (its virtual environment's site-packages)."""
+def set_path(paths, executable, home=None):
+    """sys.path of the interpreter the spec named (its virtual environment's site-packages), and
+    the host's PYTHONHOME (`home`, None: unset) in os.environ, which the start had set."""
+    import os
+    if home is None:
+        os.environ.pop("PYTHONHOME", None)
+    else:
+        os.environ["PYTHONHOME"] = home
     entries = [p for p in paths.split("\n") if p]
     sys.path[:] = entries + [p for p in sys.path if p and p not in entries]
     if executable:
