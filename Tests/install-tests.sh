@@ -37,7 +37,7 @@ equal() {   # equal EXPECTED ACTUAL
 contains() { grep -qF -- "$2" "$1" || { echo "  '$2' not in $1" >&2; return 1; }; }
 
 # The expected values, from the sources.
-mapfile -t plugin_names < <(sed -n '/^let plugins:/,/^]/p' Package.swift | sed -n 's/^ *("\([A-Za-z0-9]*\)".*/\1/p')
+mapfile -t plugin_names < <(bash scripts/plugin-names.sh Package.swift)
 plugin_count=${#plugin_names[@]}
 version="$(sed -n 's/^public let rsynthVersion = "\(.*\)"$/\1/p' Sources/RobustSynthHost/Version.swift)"
 header=Sources/SynthPluginABI/include/synth_plugin.h
@@ -130,8 +130,8 @@ if $want_install; then
     all_plugins="$(python3 -c "import json; print(' '.join(sorted(p['name'] for p in json.load(open('$tmp/plugins.json'))['plugins'])) + ' ')")"
     check "bash: rsynth <TAB> gives the subcommands" \
         equal "$(printf '%s\n' "${subcommands[@]}" help -h --help --version | sort | tr '\n' ' ')" "$(complete_line "rsynth ")"
-    check "bash: rsynth classify --classifier <TAB> gives the 4 classifier plugins" \
-        equal "digits-resnet linear resnet50 robust-resnet50 " "$(complete_line "rsynth classify --classifier ")"
+    check "bash: rsynth classify --classifier <TAB> gives the 5 classifier plugins" \
+        equal "digits-resnet linear pytorch resnet50 robust-resnet50 " "$(complete_line "rsynth classify --classifier ")"
     check "bash: ... and they are exactly the classifiers rsynth plugins lists" equal "$classifiers" "$(complete_line "rsynth bench --classifier ")"
     check "bash: rsynth plugins describe l<TAB>" equal "l2-ball linear linf-ball " "$(complete_line "rsynth plugins describe l")"
     check "bash: rsynth plugins describe <TAB> gives all $plugin_count plugins" equal "$all_plugins" "$(complete_line "rsynth plugins describe ")"

@@ -98,8 +98,8 @@ fi
 bin="$(swift build -c release --show-bin-path)"
 [ -x "$bin/rsynth" ] || { echo "install.sh: $bin/rsynth is missing: build first (swift build -c release)" >&2; exit 1; }
 version="$("$bin/rsynth" --version | head -1 | awk '{ print $2 }')"
-# The plugins are the products of Package.swift's `plugins` list: libRSynth<Name>.so.
-mapfile -t plugin_names < <(sed -n '/^let plugins:/,/^]/p' Package.swift | sed -n 's/^ *("\([A-Za-z0-9]*\)".*/\1/p')
+# The plugins are Package.swift's plugin products, libRSynth<Name>.so (scripts/plugin-names.sh).
+mapfile -t plugin_names < <(bash scripts/plugin-names.sh Package.swift)
 [ ${#plugin_names[@]} -gt 0 ] || { echo "install.sh: found no plugins in Package.swift" >&2; exit 1; }
 for n in "${plugin_names[@]}"; do
     [ -f "$bin/libRSynth$n.so" ] || { echo "install.sh: $bin/libRSynth$n.so is missing: build first" >&2; exit 1; }

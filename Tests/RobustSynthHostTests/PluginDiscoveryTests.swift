@@ -79,13 +79,11 @@ final class PluginDiscoveryTests: XCTestCase {
         try FileManager.default.copyItem(at: TestSupport.rsynth, to: bin.appendingPathComponent("rsynth"))
         let libraries = try FileManager.default.contentsOfDirectory(atPath: TestSupport.products.path)
             .filter { $0.hasPrefix("libRSynth") && $0.hasSuffix(".so") }.sorted()
-        // Package.swift's `plugins` list, one `("Name", [...])` line per plugin.
-        let manifest = try String(contentsOf: TestSupport.root.appendingPathComponent("Package.swift"), encoding: .utf8)
-        let declared = manifest.components(separatedBy: "\n")
-            .compactMap { line -> String? in
-                guard line.hasPrefix("    (\""), let end = line.dropFirst(6).firstIndex(of: "\"") else { return nil }
-                return "libRSynth\(line[line.index(line.startIndex, offsetBy: 6)..<end]).so"
-            }.sorted()
+        // Package.swift's plugin products, as scripts/plugin-names.sh (which install.sh uses) reads them.
+        let names = try TestSupport.run(URL(fileURLWithPath: "/bin/bash"), ["scripts/plugin-names.sh"], directory: TestSupport.root)
+        XCTAssertEqual(names.status, 0, names.stderr)
+        let declared = names.stdout.split(separator: "\n").map { "libRSynth\($0).so" }.sorted()
+        XCTAssertTrue(declared.contains("libRSynthPyTorch.so") && declared.contains("libRSynthL2Ball.so"), names.stdout)
         XCTAssertFalse(declared.isEmpty)
         XCTAssertEqual(libraries, declared, "the plugins of Package.swift")
         for lib in libraries {
