@@ -75,7 +75,7 @@ public enum RunFolder {
                             agreement: judged.isEmpty ? 0 : Double(recognised) / Double(judged.count))
     }
 
-    /// Grid, loss CSV, loss plots and manifest from the records in `dir`.
+    /// Grid, loss CSV, loss plots, manifest and index.html from the records in `dir`.
     @discardableResult
     public static func finalize(dir: String, specPath: String, classifier: String, elapsed: Double,
                                 shards: [String] = []) throws -> RunManifest {
@@ -118,6 +118,7 @@ public enum RunFolder {
                            mean_seconds_per_sample: records.isEmpty ? 0 : records.map(\.seconds).reduce(0, +) / Double(records.count)),
             grid: gridName, loss_csv: "losses.csv", loss_plots: plots, judge: judgeSummary(plan, records), samples: listed)
         try JSONFiles.write(manifest, to: path("manifest.json"))
+        try JSONFiles.writeData(Data(RunReport.html(manifest, records: records).utf8), to: path("index.html"))
         return manifest
     }
 }
