@@ -25,8 +25,15 @@ public struct PGDSettings: Sendable {
     public var stepSize: Double
     public var useBest: Bool
     public var randomStart: Bool
-    public init(steps: Int, stepSize: Double, useBest: Bool = true, randomStart: Bool = false) {
+    /// What each step moves along and how its size changes (StepRules.swift); `.plain` and
+    /// `.constant`, the defaults, are the library's step exactly. PGDPool honours them; runPGD
+    /// (the plain loop the tests compare it with) takes only the defaults.
+    public var rule: StepRule
+    public var schedule: StepSchedule
+    public init(steps: Int, stepSize: Double, useBest: Bool = true, randomStart: Bool = false,
+                rule: StepRule = .plain, schedule: StepSchedule = .constant) {
         self.steps = steps; self.stepSize = stepSize; self.useBest = useBest; self.randomStart = randomStart
+        self.rule = rule; self.schedule = schedule
     }
 }
 
@@ -139,6 +146,17 @@ public struct PGDProblem {
         }
     }
 
+    /// The step of the examples `rows` only (`x` and `gradient` hold just those rows), each
+    /// with the constraint batch's x0 and mask of its row.
+    public func step(rows: [Int], _ x: inout Tensor, gradient: Tensor, stepSize: Double) throws {
+        if let s = stepper {
+            try s.step(ConstraintBatch(x0: batch.x0.gather(rows), mask: batch.mask?.gather(rows)), x: &x,
+                       gradient: gradient, stepSize: stepSize)
+        } else {
+            l2DescentStep(&x, gradient: gradient, stepSize: stepSize)
+        }
+    }
+
     /// Every constraint's projection, then the clamp to the image domain [0, 1].
     public func project(_ x: inout Tensor) throws {
         for c in constraints where c.hasProjection { try c.project(batch, x: &x) }
@@ -156,6 +174,7 @@ public func clampToUnitInterval(_ x: inout Tensor) {
 /// `seeds` (one per example) feed the random start.
 public func runPGD(_ problem: PGDProblem, settings: PGDSettings, seeds: [UInt64]? = nil,
                    onStep: (Int, [Float]) -> Void = { _, _ in }) throws -> PGDResult {
+    precondition(settings.rule == .plain && settings.schedule == .constant, "runPGD takes the library's step only; use PGDPool")
     var x = problem.x0
     if settings.randomStart {
         guard let s = problem.stepper, s.hasRandomStart else {

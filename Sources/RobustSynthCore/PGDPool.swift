@@ -103,6 +103,7 @@ public final class PGDPool {
     var plateauLoss = [Float]()
     var plateauStep = [Int]()
     var seconds = [Double]()
+    var ruleState = [StepRuleState]()
 
     public init(classifier: Classifier, constraints: [Constraint], taps: [String],
                 objective: @escaping (ObjectiveInput) throws -> ObjectiveOutput,
@@ -178,6 +179,7 @@ public final class PGDPool {
             plateauLoss.append(.infinity)
             plateauStep.append(0)
             seconds.append(share)
+            ruleState.append(StepRuleState())
         }
     }
 
@@ -224,7 +226,7 @@ public final class PGDPool {
                 saved += settings.steps - s
             }
         }
-        try problem.step(&xs, gradient: e.gradient, stepSize: settings.stepSize)
+        try stepRows(problem, &xs, gradient: e.gradient, rows: rows)
         try problem.project(&xs)
 
         let share = Self.seconds(since: clock) / Double(n)
@@ -258,6 +260,34 @@ public final class PGDPool {
         x = keep.isEmpty ? nil : next
     }
 
+    /// The step of every row of a call: the step rule's direction (each slot's state advanced
+    /// once; padding rows reuse their slot's), then the geometry's step at each row's scheduled
+    /// size (rows grouped by size when samples at different steps share the call). With the
+    /// default rule and schedule this is exactly one `problem.step` on the gradient.
+    func stepRows(_ problem: PGDProblem, _ xs: inout Tensor, gradient: Tensor, rows: [Int]) throws {
+        let plain = settings.rule == .plain, constant = settings.schedule == .constant
+        if plain && constant { return try problem.step(&xs, gradient: gradient, stepSize: settings.stepSize) }
+        var g = gradient
+        if !plain {
+            var directions = [Int: [Float]]()
+            for (r, slot) in rows.enumerated() {
+                if directions[slot] == nil {
+                    directions[slot] = ruleState[slot].direction(settings.rule, gradient.data[gradient.exampleRange(r)])
+                }
+                g.data.replaceSubrange(g.exampleRange(r), with: directions[slot]!)
+            }
+        }
+        let sizes = rows.map { settings.stepSize * settings.schedule.factor(step: step[$0], of: settings.steps) }
+        let distinct = Set(sizes).sorted()
+        if distinct.count == 1 { return try problem.step(&xs, gradient: g, stepSize: distinct[0]) }
+        for size in distinct {
+            let idx = rows.indices.filter { sizes[$0] == size }
+            var sub = xs.gather(idx)
+            try problem.step(rows: idx, &sub, gradient: g.gather(idx), stepSize: size)
+            for (k, r) in idx.enumerated() { xs.data.replaceSubrange(xs.exampleRange(r), with: sub.data[sub.exampleRange(k)]) }
+        }
+    }
+
     func shouldStop(_ rule: StopRule, slot i: Int, step s: Int, loss: Float, probability: Float) -> Bool {
         var stopNow = false
         if let p = rule.probability, targets[i] >= 0, Double(probability) >= p { stopNow = true }
@@ -277,7 +307,7 @@ public final class PGDPool {
         ids = pick(ids); targets = pick(targets); items = pick(items); step = pick(step)
         best = pick(best); bestLoss = pick(bestLoss); bestProbability = pick(bestProbability)
         history = pick(history); plateauLoss = pick(plateauLoss); plateauStep = pick(plateauStep)
-        seconds = pick(seconds)
+        seconds = pick(seconds); ruleState = pick(ruleState)
         if keep.isEmpty {
             x0 = nil; mask = nil; sourceTaps = nil
         } else {

@@ -119,7 +119,8 @@ public final class PipelineRunner {
         }
         let settings = PGDSettings(steps: spec.optimizer.steps ?? task.defaultSteps,
                                    stepSize: spec.optimizer.stepSize ?? task.defaultStepSize,
-                                   useBest: spec.optimizer.useBest, randomStart: spec.optimizer.randomStart)
+                                   useBest: spec.optimizer.useBest, randomStart: spec.optimizer.randomStart,
+                                   rule: spec.optimizer.rule, schedule: spec.optimizer.schedule)
         if spec.optimizer.stop?.probability != nil, let bad = items.firstIndex(where: { $0.target < 0 }) {
             throw RunError("'optimizer.stop.probability' needs a target class, but sample \(bad) of task '\(taskName)' has none: use 'patience' (and 'min_delta') to stop when the loss stalls")
         }
@@ -140,7 +141,9 @@ public final class PipelineRunner {
                                                                  stop: spec.optimizer.stop.map {
                                                                      StopRecord(probability: $0.probability, patience: $0.patience,
                                                                                 min_delta: $0.patience == nil ? nil : $0.minDelta)
-                                                                 }),
+                                                                 },
+                                                                 rule: StepRuleRecord(settings.rule),
+                                                                 schedule: settings.schedule == .constant ? nil : settings.schedule.rawValue),
             judge: spec.judge.map { JudgeRecord(dataset: $0.dataset, k: $0.k) },
             engine_environment: EngineEnvironment.current())
         let judge = try spec.judge.map {

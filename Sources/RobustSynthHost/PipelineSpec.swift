@@ -20,6 +20,9 @@ public struct PipelineSpec {
         public var seed: UInt64 = 0
         /// Early stopping (`stop: { probability: P }` and/or `{ patience: N, min_delta: D }`); nil: every sample runs all steps.
         public var stop: StopRule?
+        /// The step rule and step-size schedule (StepRules.swift); the defaults are the paper's step.
+        public var rule: StepRule = .plain
+        public var schedule: StepSchedule = .constant
     }
 
     public let path: String

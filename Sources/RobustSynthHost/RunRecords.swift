@@ -1,5 +1,6 @@
 import Foundation
 import ImageIO
+import RobustSynthCore
 
 /// What a run folder holds about one finished sample (samples/NNNNNN.json). The manifest and
 /// the figures are rebuilt from these, so resuming, sharding and merging need nothing else.
@@ -81,6 +82,25 @@ public struct OptimizerRecord: Codable, Equatable {
     public var random_start: Bool? = nil
     /// The early-stopping rules (absent when none).
     public var stop: StopRecord? = nil
+    /// The step rule and the step-size schedule (absent for the paper's: plain, constant).
+    public var rule: StepRuleRecord? = nil
+    public var schedule: String? = nil
+}
+
+public struct StepRuleRecord: Codable, Equatable {
+    public var name: String
+    public var momentum: Double?
+    public var beta1: Double?
+    public var beta2: Double?
+
+    /// nil for the plain rule, so that a run without a rule records what it always did.
+    init?(_ rule: StepRule) {
+        switch rule {
+        case .plain: return nil
+        case .momentum(let mu): name = "momentum"; momentum = mu
+        case .adam(let b1, let b2): name = "adam"; beta1 = b1; beta2 = b2
+        }
+    }
 }
 
 public struct StopRecord: Codable, Equatable {

@@ -18,6 +18,14 @@ public enum SpecValidator {
                       doc: "Start from a random point of the constraint's set around x0 (the robustness library's random_start)"),
         ParameterDecl("batch_size", .int, default: .int(8), minimum: 1, maximum: 4096, doc: "Samples per classifier call"),
         ParameterDecl("seed", .int, default: .int(0), minimum: 0, doc: "Seed of the run; each sample draws from its own stream"),
+        ParameterDecl("rule", .string, default: .string("plain"), choices: ["plain", "momentum", "adam"],
+                      doc: "What each step moves along before the constraint's geometry: plain: the gradient (the paper's); momentum: normalised momentum (MI-FGSM); adam: Adam's direction"),
+        ParameterDecl("momentum", .double, default: .double(0.9), minimum: 0, maximum: 1,
+                      doc: "rule: momentum: the decay mu of d = mu d + g / ||g||_1"),
+        ParameterDecl("beta1", .double, default: .double(0.9), minimum: 0, maximum: 0.999999, doc: "rule: adam: the first moment's decay"),
+        ParameterDecl("beta2", .double, default: .double(0.999), minimum: 0, maximum: 0.999999, doc: "rule: adam: the second moment's decay"),
+        ParameterDecl("schedule", .string, default: .string("constant"), choices: StepSchedule.allCases.map(\.rawValue),
+                      doc: "The step size over the steps: constant (the paper's), linear decay to step_size/steps, or cosine decay"),
     ]
     /// `optimizer.stop`: early stopping, per sample; at least one rule.
     public static let stopParameters: [ParameterDecl] = [
@@ -271,6 +279,24 @@ private struct Validation {
         if case .bool(let b)? = v["random_start"] { o.randomStart = b }
         if case .int(let i)? = v["batch_size"] { o.batchSize = Int(i) }
         if case .int(let i)? = v["seed"] { o.seed = UInt64(i) }
+        if case .string(let sc)? = v["schedule"], let schedule = StepSchedule(rawValue: sc) { o.schedule = schedule }
+        let rule: String
+        if case .string(let r)? = v["rule"] { rule = r } else { rule = "plain" }
+        func number(_ key: String, _ fallback: Double) -> Double {
+            if case .double(let d)? = v[key] { return d }
+            return fallback
+        }
+        switch rule {
+        case "momentum": o.rule = .momentum(number("momentum", 0.9))
+        case "adam": o.rule = .adam(beta1: number("beta1", 0.9), beta2: number("beta2", 0.999))
+        default: o.rule = .plain
+        }
+        // A rule's setting without the rule would be silently ignored: say so at the key.
+        for (key, owner) in [("momentum", "momentum"), ("beta1", "adam"), ("beta2", "adam")] where rule != owner {
+            if let k = valueNode(node, key) {
+                error(k, "'optimizer.\(key)' is a setting of 'rule: \(owner)', but the rule is '\(rule)': add 'rule: \(owner)' or remove it")
+            }
+        }
         return o
     }
 

@@ -151,3 +151,36 @@ final class SpecValidationTests: XCTestCase {
         XCTAssertEqual(problems(spec("{ patience: 20 }", task: inversion, classifier: digits)), [])
     }
 }
+
+extension SpecValidationTests {
+    func testStepRulesAndSchedulesAreChecked() {
+        func spec(_ optimizer: String) -> String {
+            """
+            version: 1
+            classifier: { plugin: linear }
+            seed: { plugin: uniform }
+            task: { plugin: generation, with: { classes: [1, 2] } }
+            constraints: [ { plugin: l2-ball, with: { eps: 3 } } ]
+            optimizer: { steps: 10, \(optimizer) }
+
+            """
+        }
+        XCTAssertEqual(problems(spec("rule: momentum, momentum: 0.5, schedule: cosine")), [])
+        XCTAssertEqual(problems(spec("rule: adam, beta1: 0.8, beta2: 0.99, schedule: linear")), [])
+        XCTAssertEqual(problems(spec("rule: nesterov")), [
+            "spec.yaml:6:31: error: 'optimizer.rule' must be one of plain, momentum, adam; got 'nesterov'",
+        ])
+        XCTAssertEqual(problems(spec("schedule: step")), [
+            "spec.yaml:6:35: error: 'optimizer.schedule' must be one of constant, linear, cosine; got 'step'",
+        ])
+        XCTAssertEqual(problems(spec("momentum: 0.5")), [
+            "spec.yaml:6:35: error: 'optimizer.momentum' is a setting of 'rule: momentum', but the rule is 'plain': add 'rule: momentum' or remove it",
+        ])
+        XCTAssertEqual(problems(spec("rule: momentum, beta2: 0.9")), [
+            "spec.yaml:6:48: error: 'optimizer.beta2' is a setting of 'rule: adam', but the rule is 'momentum': add 'rule: adam' or remove it",
+        ])
+        XCTAssertEqual(problems(spec("rule: momentum, momentum: 1.5")), [
+            "spec.yaml:6:51: error: 'optimizer.momentum' must be in [0, 1], got 1.5",
+        ])
+    }
+}
