@@ -30,7 +30,7 @@ let plugins: [(name: String, dependencies: [Target.Dependency])] = [
 
 let package = Package(
     name: "RobustSynth",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "rsynth", targets: ["rsynth"]),
         .library(name: "RobustSynthPluginSDK", targets: ["RobustSynthPluginSDK"]),
@@ -44,6 +44,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // The C plugin ABI: one header, nothing else.
@@ -69,9 +70,11 @@ let package = Package(
         .target(name: "ResNetKernels", linkerSettings: [.linkedLibrary("dnnl")]),
         // ResNet family: layouts, reference implementation, fast path on ResNetKernels.
         .target(name: "ResNetEngine", dependencies: ["ResNetKernels", "Checkpoints", "RobustSynthCore"], exclude: ["README.md"]),
+        // `rsynth studio`: the web app over a runs folder (Hummingbird).
+        .target(name: "RSynthStudio", dependencies: ["RobustSynthHost", .product(name: "Hummingbird", package: "hummingbird")]),
         .executableTarget(name: "rsynth",
                           dependencies: ["RobustSynthHost", "RobustSynthCore", "ImageIO", "Checkpoints",
-                                         "ResNetEngine",
+                                         "ResNetEngine", "RSynthStudio",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "RobustSynthCoreTests", dependencies: ["RobustSynthCore"]),
         // Process and path helpers shared by the test targets that run the built rsynth.
@@ -80,7 +83,8 @@ let package = Package(
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "RSynthTestSupport"]),
         .testTarget(name: "ResNetEngineTests", dependencies: ["ResNetEngine", "Checkpoints", "RobustSynthCore", "RSynthTestSupport"]),
         .testTarget(name: "RobustSynthHostTests",
-                    dependencies: ["RobustSynthHost", "RobustSynthCore", "SynthPluginABI", "ImageIO", "ResNetEngine", "RSynthTestSupport"]),
+                    dependencies: ["RobustSynthHost", "RobustSynthCore", "SynthPluginABI", "ImageIO", "ResNetEngine", "RSynthTestSupport",
+                                   "RSynthStudio"]),
         // Embeds CPython and calls PyTorch (Plugins/PyTorch/pytorch_plugin.c); python/ is #embed-ded.
         .target(name: "PyTorchPlugin", dependencies: ["SynthPluginABI"], path: "Plugins/PyTorch", exclude: ["python"],
                 linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("pthread")]),

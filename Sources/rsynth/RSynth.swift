@@ -26,6 +26,7 @@ struct RSynth: ParsableCommand {
             InspectCommand.self,
             BenchCommand.self,
             SeedsCommand.self,
+            StudioCommand.self,
             ScanPluginsCommand.self,
         ])
 }

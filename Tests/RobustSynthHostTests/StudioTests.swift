@@ -1,0 +1,174 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import RSynthStudio
+import RSynthTestSupport
+import XCTest
+
+/// `rsynth studio` over HTTP: started on a free loopback port over a runs folder with two runs,
+/// its gallery JSON, filters, run pages and files; every way out of the runs folder refused.
+final class StudioTests: XCTestCase {
+    nonisolated(unsafe) static var server: Process?
+    nonisolated(unsafe) static var base = ""
+    nonisolated(unsafe) static var runs: URL!
+
+    static let spec = """
+        version: 1
+        classifier: { plugin: linear, with: { classes: 10, size: 16 } }
+        seed: { plugin: uniform }
+        task: { plugin: generation, with: { classes: [CLASSES], per_class: 2 } }
+        constraints:
+          - { plugin: l2-ball, with: { eps: 2 } }
+        optimizer: { steps: 3, step_size: 0.5, batch_size: 4, seed: 5 }
+
+        """
+
+    /// Two runs (the second finished later), a secret file beside the runs folder and a
+    /// symbolic link to it inside; then the studio on port 0, its address read from its first line.
+    override class func setUp() {
+        let dir = TestSupport.temporaryDirectory("studio")
+        runs = dir.appendingPathComponent("runs")
+        try! FileManager.default.createDirectory(at: runs, withIntermediateDirectories: true)
+        for (name, classes) in [("first", "3, 8"), ("second", "1")] {
+            let spec = dir.appendingPathComponent("\(name).yaml")
+            TestSupport.write(Self.spec.replacingOccurrences(of: "CLASSES", with: classes), to: spec)
+            let r = try! TestSupport.rsynth(["run", spec.path, "--out", runs.appendingPathComponent(name).path, "--quiet"])
+            precondition(r.status == 0, r.stderr)
+            Thread.sleep(forTimeInterval: 1.1)   // distinct modification times, in whole seconds on some filesystems
+        }
+        TestSupport.write("secret\n", to: dir.appendingPathComponent("secret.txt"))
+        try! FileManager.default.createSymbolicLink(atPath: runs.appendingPathComponent("first/leak.txt").path,
+                                                    withDestinationPath: dir.appendingPathComponent("secret.txt").path)
+
+        let p = Process()
+        p.executableURL = TestSupport.rsynth
+        p.arguments = ["studio", "--runs", runs.path, "--port", "0"]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try! p.run()
+        server = p
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        let url = text.split(separator: " ").first { $0.hasPrefix("http://") }.map(String.init) ?? ""
+        precondition(!url.isEmpty, "rsynth studio printed: \(text)")
+        base = url
+        firstLine = text
+    }
+
+    nonisolated(unsafe) static var firstLine = ""
+
+    override class func tearDown() {
+        server?.terminate()
+        server?.waitUntilExit()
+    }
+
+    struct Reply { let status: Int; let type: String; let body: Data; var text: String { String(decoding: body, as: UTF8.self) } }
+
+    /// GET base + path exactly as written (no client-side normalisation of `..`).
+    func get(_ path: String) throws -> Reply {
+        var request = URLRequest(url: URL(string: Self.base)!)
+        request.url = URL(string: Self.base + path)
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var reply: Reply?
+        nonisolated(unsafe) var failure: Error?
+        URLSession.shared.dataTask(with: request) { data, response, error in
+            if let h = response as? HTTPURLResponse {
+                reply = Reply(status: h.statusCode, type: h.value(forHTTPHeaderField: "Content-Type") ?? "", body: data ?? Data())
+            }
+            failure = error
+            done.signal()
+        }.resume()
+        done.wait()
+        if let failure { throw failure }
+        return reply!
+    }
+
+    func testItSaysWhereItListensAndThatOnlyThisMachineCanReachIt() {
+        XCTAssertTrue(Self.firstLine.hasPrefix("rsynth studio: serving the runs in \(Self.runs.path) at http://127.0.0.1:"), Self.firstLine)
+        XCTAssertTrue(Self.firstLine.hasSuffix("/ (this machine only; --host 0.0.0.0 to share it)\n"), Self.firstLine)
+    }
+
+    func testTheGalleryListsEveryRunNewestFirstAndFilters() throws {
+        let r = try get("api/runs")
+        XCTAssertEqual(r.status, 200)
+        XCTAssertEqual(r.type, "application/json")
+        let runs = try XCTUnwrap((try JSONSerialization.jsonObject(with: r.body) as? [String: Any])?["runs"] as? [[String: Any]])
+        XCTAssertEqual(runs.map { $0["path"] as? String }, ["second", "first"])
+        let first = runs[1]
+        XCTAssertEqual(first["task"] as? String, "generation")
+        XCTAssertEqual(first["classifier"] as? String, "linear")
+        XCTAssertEqual(first["seed"] as? String, "uniform")
+        XCTAssertEqual(first["constraints"] as? [String], ["l2-ball eps: 2.0"])
+        XCTAssertEqual(first["classes"] as? [String], ["3", "8"])
+        XCTAssertEqual(first["samples"] as? Int, 4)
+        XCTAssertEqual(first["total"] as? Int, 4)
+        XCTAssertEqual(first["complete"] as? Bool, true)
+        XCTAssertEqual(first["grid"] as? String, "grid.png")
+
+        func paths(_ query: String) throws -> [String] {
+            let r = try get("api/runs?" + query)
+            XCTAssertEqual(r.status, 200, query)
+            let runs = (try JSONSerialization.jsonObject(with: r.body) as? [String: Any])?["runs"] as? [[String: Any]] ?? []
+            return runs.compactMap { $0["path"] as? String }
+        }
+        XCTAssertEqual(try paths("class=8"), ["first"])
+        XCTAssertEqual(try paths("class=1&task=generation"), ["second"])
+        XCTAssertEqual(try paths("classifier=digits-resnet"), [])
+    }
+
+    func testARunsPageAndFilesAreServed() throws {
+        let page = try get("files/first/index.html")
+        XCTAssertEqual(page.status, 200)
+        XCTAssertEqual(page.type, "text/html; charset=utf-8")
+        XCTAssertTrue(page.text.contains("<h1>generation with linear</h1>"), page.text)
+        let grid = try get("files/first/grid.png")
+        XCTAssertEqual(grid.status, 200)
+        XCTAssertEqual(grid.type, "image/png")
+        XCTAssertEqual(grid.body, try Data(contentsOf: Self.runs.appendingPathComponent("first/grid.png")))
+        let app = try get("")
+        XCTAssertEqual(app.status, 200)
+        XCTAssertTrue(app.text.contains("<title>rsynth studio</title>") && app.text.contains("api/runs"), app.text)
+    }
+
+    func testNothingOutsideTheRunsFolderIsServed() throws {
+        let cases: [(String, Int, String)] = [
+            ("files/%2e%2e/secret.txt", 403, "the path leaves the runs folder ('..' or '.')"),
+            ("files/first/%2E%2E/%2e%2e/secret.txt", 403, "the path leaves the runs folder ('..' or '.')"),
+            ("files/first%2F..%2F..%2Fsecret.txt", 403, "the path leaves the runs folder ('..' or '.')"),
+            ("files/first/leak.txt", 403, "the path leads outside the runs folder (a symbolic link)"),
+            ("files/first/..%5C..%5Csecret.txt", 403, "the path has a NUL or a backslash"),
+            ("files/first/%00", 403, "the path has a NUL or a backslash"),
+            ("files/first/samples", 403, "not a regular file"),
+            ("files/first/nothing.png", 404, "no such file"),
+        ]
+        for (path, status, why) in cases {
+            let r = try get(path)
+            XCTAssertEqual(r.status, status, path)
+            XCTAssertTrue(r.text.hasPrefix("rsynth studio: \(why): "), "\(path): \(r.text)")
+            XCTAssertFalse(r.text.contains("secret\n"), path)
+        }
+        // A literal ../ may be folded by the HTTP client before it is sent: whatever arrives, no secret.
+        let literal = try get("files/../secret.txt")
+        XCTAssertTrue([403, 404].contains(literal.status), literal.text)
+        XCTAssertFalse(literal.text.contains("secret\n"))
+        XCTAssertEqual(try get("api/nothing").status, 404)
+        // And the server is still serving.
+        XCTAssertEqual(try get("api/runs").status, 200)
+    }
+
+    func testPathsResolveOnlyInsideTheRoot() throws {
+        let root = try XCTUnwrap(StudioPaths.realPath(Self.runs.path))
+        XCTAssertEqual(try StudioPaths.resolve("first/grid.png", under: root).get(), root + "/first/grid.png")
+        XCTAssertEqual(try StudioPaths.resolve("first//grid.png", under: root).get(), root + "/first/grid.png")
+        XCTAssertThrowsError(try StudioPaths.resolve("", under: root).get())
+        XCTAssertThrowsError(try StudioPaths.resolve("%zz", under: root).get())
+        XCTAssertEqual(StudioPaths.contentType("a/b.SVG"), "image/svg+xml")
+    }
+}
