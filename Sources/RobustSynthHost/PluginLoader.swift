@@ -52,18 +52,21 @@ public enum PluginLoader {
     public static let installedPluginFolder = "../lib/rsynth/plugins"
 
     /// Where to look, in order: `--plugin-path` entries, then RSYNTH_PLUGIN_PATH (colon-separated),
-    /// then the folder of the running executable (a build folder), then `../lib/rsynth/plugins`
-    /// beside it (an installed rsynth).
+    /// then, for an installed rsynth (one with `../lib/rsynth/plugins` beside it), that folder;
+    /// otherwise the folder of the running executable (a build folder). An installed rsynth's
+    /// own folder is a bin folder, not a plugin folder: Debian's /usr/bin holds ld.so.
     public static func searchPath(pluginPaths: [String],
                                   environment: [String: String] = ProcessInfo.processInfo.environment,
-                                  executableDirectory: String? = executableDirectory()) -> [String] {
+                                  executableDirectory: String? = executableDirectory(),
+                                  isFolder: (String) -> Bool = { var d: ObjCBool = false
+                                      return FileManager.default.fileExists(atPath: $0, isDirectory: &d) && d.boolValue }) -> [String] {
         var dirs = pluginPaths
         if let env = environment["RSYNTH_PLUGIN_PATH"] {
             dirs += env.split(separator: ":").map(String.init).filter { !$0.isEmpty }
         }
         if let e = executableDirectory {
-            dirs.append(e)
-            dirs.append(URL(fileURLWithPath: e).appendingPathComponent(installedPluginFolder).standardizedFileURL.path)
+            let installed = URL(fileURLWithPath: e).appendingPathComponent(installedPluginFolder).standardizedFileURL.path
+            dirs.append(isFolder(installed) ? installed : e)
         }
         return dirs
     }

@@ -63,10 +63,15 @@ final class PluginDiscoveryTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("  \(dir.path)/libfuture.so: built for plugin ABI version 99"), r.stdout)
     }
 
-    func testSearchOrderIsFlagThenEnvironmentThenExecutableFolderThenInstalledPluginFolder() {
-        let path = PluginLoader.searchPath(pluginPaths: ["/a", "/b"], environment: ["RSYNTH_PLUGIN_PATH": "/c::/d"],
-                                           executableDirectory: "/opt/rs/bin")
-        XCTAssertEqual(path, ["/a", "/b", "/c", "/d", "/opt/rs/bin", "/opt/rs/lib/rsynth/plugins"])
+    /// Flag, environment, then the installed plugin folder where there is one (never the bin
+    /// folder then: Debian's /usr/bin holds ld.so), else the executable's own (a build folder).
+    func testSearchOrderIsFlagThenEnvironmentThenInstalledPluginFolderOrElseTheExecutablesFolder() {
+        let installed = PluginLoader.searchPath(pluginPaths: ["/a", "/b"], environment: ["RSYNTH_PLUGIN_PATH": "/c::/d"],
+                                                executableDirectory: "/opt/rs/bin", isFolder: { $0 == "/opt/rs/lib/rsynth/plugins" })
+        XCTAssertEqual(installed, ["/a", "/b", "/c", "/d", "/opt/rs/lib/rsynth/plugins"])
+        let build = PluginLoader.searchPath(pluginPaths: [], environment: [:], executableDirectory: "/src/.build/debug",
+                                            isFolder: { _ in false })
+        XCTAssertEqual(build, ["/src/.build/debug"])
     }
 
     /// An installed layout, PREFIX/bin/rsynth with the plugins in PREFIX/lib/rsynth/plugins, made
