@@ -20,12 +20,13 @@ public enum RunFolder {
         }
     }
 
-    /// Removes the temporary files (".NAME.tmp-PID-TOKEN") that a killed run left in the folder
-    /// and in samples/. Only for the holder of the folder's lock.
+    /// Removes the temporary files that a killed run left in the folder and in samples/:
+    /// AtomicFile's ".NAME.tmp-PID-TOKEN", and Foundation's ".dat.nosync..." of runs made
+    /// before every file went through AtomicFile. Only for the holder of the folder's lock.
     static func removeTemporaryFiles(_ dir: String) {
         for folder in [dir, (dir as NSString).appendingPathComponent("samples")] {
             guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { continue }
-            for name in names where name.hasPrefix(".") && name.contains(".tmp-") {
+            for name in names where name.hasPrefix(".") && (name.contains(".tmp-") || name.hasPrefix(".dat.nosync")) {
                 unlink((folder as NSString).appendingPathComponent(name))
             }
         }

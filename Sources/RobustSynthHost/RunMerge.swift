@@ -29,7 +29,8 @@ public enum RunMerge {
         var elapsed = 0.0
         for s in shards {
             let samples = (s as NSString).appendingPathComponent("samples")
-            for name in try fm.contentsOfDirectory(atPath: samples).sorted() where !name.contains(".tmp") {
+            // Hidden files are temporaries of writes a killed shard left (see RunFolder.removeTemporaryFiles).
+            for name in try fm.contentsOfDirectory(atPath: samples).sorted() where !name.hasPrefix(".") {
                 let dst = (out as NSString).appendingPathComponent("samples/\(name)")
                 if fm.fileExists(atPath: dst) { try fm.removeItem(atPath: dst) }
                 try fm.copyItem(atPath: (samples as NSString).appendingPathComponent(name), toPath: dst)

@@ -146,9 +146,11 @@ enum JSONFiles {
         return try JSONDecoder().decode(type, from: data)
     }
     /// Writes atomically; a failure is one sentence with the path and the OS's reason.
+    /// Atomically, with AtomicFile's temporary names, which a run folder's next owner removes
+    /// if a killed run left one behind (RunFolderLock).
     static func writeData(_ data: Data, to path: String) throws {
-        do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-            throw RunError("cannot write \(path): \(FileChecks.reason(error))")
+        do { try AtomicFile.write(data, to: path) } catch let e as ImageError {
+            throw RunError(e.message)   // "cannot write 'PATH': reason"
         }
     }
 }

@@ -125,4 +125,21 @@ final class RunFolderLockTests: XCTestCase {
             }
         }
     }
+
+    /// What a run killed in the middle of a write leaves, a temporary file (AtomicFile's, or
+    /// Foundation's of older runs), is removed by the next owner of the folder; other files stay.
+    func testTemporaryFilesOfAKilledWriteAreRemovedByTheNextRun() throws {
+        let dir = TestSupport.temporaryDirectory()
+        let specPath = dir.appendingPathComponent("spec.yaml")
+        TestSupport.write(spec(steps: 2), to: specPath)
+        let out = dir.appendingPathComponent("run")
+        XCTAssertEqual(try TestSupport.rsynth(["run", specPath.path, "--out", out.path, "--quiet"]).status, 0)
+        let leftovers = ["samples/.000003.png.tmp-4242-k3x9", ".manifest.json.tmp-77-0", "samples/.dat.nosync677.WOZJI1"]
+        let kept = ["samples/.keep", "notes.txt"]
+        for name in leftovers + kept { TestSupport.write("x", to: out.appendingPathComponent(name)) }
+        let r = try TestSupport.rsynth(["run", specPath.path, "--out", out.path, "--quiet"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        for name in leftovers { XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent(name).path), name) }
+        for name in kept { XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(name).path), name) }
+    }
 }
