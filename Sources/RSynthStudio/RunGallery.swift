@@ -26,7 +26,8 @@ public enum RunGallery {
     }
 
     /// Every run under `root`, newest first; a folder whose manifest cannot be read is skipped.
-    public static func scan(_ root: String) -> [Entry] {
+    /// With a cache, a manifest is decoded only when its modification time or size changed.
+    public static func scan(_ root: String, cache: Cache? = nil) -> [Entry] {
         let fm = FileManager.default
         var folders = [String]()
         for first in (try? fm.contentsOfDirectory(atPath: root)) ?? [] where !first.hasPrefix(".") {
@@ -42,12 +43,38 @@ public enum RunGallery {
         var entries = [Entry]()
         for rel in folders {
             let manifestPath = root + "/" + rel + "/manifest.json"
+            guard let attributes = try? fm.attributesOfItem(atPath: manifestPath),
+                  let modified = attributes[.modificationDate] as? Date else { continue }
+            let key = Cache.Key(modified: modified.timeIntervalSince1970, size: (attributes[.size] as? Int) ?? -1)
+            if let hit = cache?.lookup(rel, key) { entries.append(hit); continue }
             guard let data = fm.contents(atPath: manifestPath),
-                  let m = try? JSONDecoder().decode(RunManifest.self, from: data),
-                  let modified = (try? fm.attributesOfItem(atPath: manifestPath)[.modificationDate]) as? Date else { continue }
-            entries.append(entry(rel, m, modified: modified.timeIntervalSince1970))
+                  let m = try? JSONDecoder().decode(RunManifest.self, from: data) else { continue }
+            let e = entry(rel, m, modified: key.modified)
+            cache?.store(rel, key, e)
+            entries.append(e)
         }
         return entries.sorted { ($0.modified, $1.path) > ($1.modified, $0.path) }
+    }
+
+    /// Gallery entries by run folder, valid while the manifest's modification time and size
+    /// stay the same (a finished or resumed run rewrites its manifest). Shared by the server's
+    /// concurrent requests, hence the lock.
+    public final class Cache: @unchecked Sendable {
+        struct Key: Equatable { let modified: Double; let size: Int }
+        private var entries = [String: (Key, Entry)]()
+        private let lock = NSLock()
+        public init() {}
+
+        func lookup(_ path: String, _ key: Key) -> Entry? {
+            lock.lock(); defer { lock.unlock() }
+            guard let (k, e) = entries[path], k == key else { return nil }
+            return e
+        }
+
+        func store(_ path: String, _ key: Key, _ entry: Entry) {
+            lock.lock(); defer { lock.unlock() }
+            entries[path] = (key, entry)
+        }
     }
 
     static func entry(_ path: String, _ m: RunManifest, modified: Double) -> Entry {

@@ -27,6 +27,7 @@ public struct StudioServer {
     func router() -> Router<BasicRequestContext> {
         let router = Router()
         let runs = self.runs
+        let cache = RunGallery.Cache()
         router.get("/") { _, _ in
             Self.response(.ok, "text/html; charset=utf-8", StudioPage.html)
         }
@@ -35,7 +36,7 @@ public struct StudioServer {
             func value(_ key: String) -> String? {
                 q[Substring(key)].flatMap { String($0).removingPercentEncoding }.flatMap { $0.isEmpty ? nil : $0 }
             }
-            let entries = RunGallery.filter(RunGallery.scan(runs), task: value("task"), classifier: value("classifier"),
+            let entries = RunGallery.filter(RunGallery.scan(runs, cache: cache), task: value("task"), classifier: value("classifier"),
                                             targetClass: value("class"))
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

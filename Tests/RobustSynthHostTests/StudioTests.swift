@@ -171,4 +171,25 @@ final class StudioTests: XCTestCase {
         XCTAssertThrowsError(try StudioPaths.resolve("%zz", under: root).get())
         XCTAssertEqual(StudioPaths.contentType("a/b.SVG"), "image/svg+xml")
     }
+
+    /// The gallery's cache: a manifest is decoded again only when its time or size changes.
+    func testTheGalleryCacheFollowsTheManifests() throws {
+        let root = TestSupport.temporaryDirectory("studio-cache")
+        try FileManager.default.copyItem(at: Self.runs.appendingPathComponent("first"), to: root.appendingPathComponent("a"))
+        let cache = RunGallery.Cache()
+        let manifest = root.appendingPathComponent("a/manifest.json")
+        let stamp = Date(timeIntervalSince1970: 1_700_000_000)
+        try FileManager.default.setAttributes([.modificationDate: stamp], ofItemAtPath: manifest.path)
+        XCTAssertEqual(RunGallery.scan(root.path, cache: cache).map(\.task), ["generation"])
+        // Same size and time, other bytes: the cached entry stands (nothing was decoded).
+        let original = try Data(contentsOf: manifest)
+        try Data(repeating: UInt8(ascii: " "), count: original.count).write(to: manifest)
+        try FileManager.default.setAttributes([.modificationDate: stamp], ofItemAtPath: manifest.path)
+        XCTAssertEqual(RunGallery.scan(root.path, cache: cache).map(\.task), ["generation"])
+        XCTAssertEqual(RunGallery.scan(root.path).map(\.task), [], "without the cache the blank manifest is skipped")
+        // A rewritten manifest (a resumed run): read again.
+        let changed = String(decoding: original, as: UTF8.self).replacingOccurrences(of: "\"generation\"", with: "\"translation\"")
+        try changed.write(to: manifest, atomically: true, encoding: .utf8)
+        XCTAssertEqual(RunGallery.scan(root.path, cache: cache).map(\.task), ["translation"])
+    }
 }
