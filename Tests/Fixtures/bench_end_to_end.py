@@ -16,7 +16,9 @@ best; each result saved as a PNG. Both sides start from nothing (a fresh process
 same state dict); the time is the process's wall time, start to exit. Prints a Markdown table
 with the medians and the ratio rsynth / PyTorch.
 """
-import argparse, json, os, platform, statistics, subprocess, sys, tempfile, time
+import argparse, json, os, statistics, subprocess, sys, tempfile, time
+
+from bench_vs_pytorch import cpu_name   # the same machine line as the step benchmark
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -125,16 +127,6 @@ def main():
     print("| PyTorch eager loop, whole process | rsynth run, whole process | ratio rsynth / PyTorch |")
     print("|---|---|---|")
     print(f"| {p:.1f} s | {s:.1f} s | {s / p:.2f} |")
-
-
-def cpu_name():
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 if __name__ == "__main__":

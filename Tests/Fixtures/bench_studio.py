@@ -10,6 +10,8 @@ run's page (`GET /files/<run>/index.html`). Prints the medians and the worst, in
 """
 import argparse, os, shutil, statistics, subprocess, sys, tempfile, time, urllib.request
 
+from bench_vs_pytorch import cpu_name   # the same machine line as the step benchmark
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
@@ -47,7 +49,7 @@ def main():
                 times.append(1000 * (time.perf_counter() - t))
             return statistics.median(times), max(times), len(body)
 
-        print(f"rsynth studio over {args.runs} runs of {samples} samples each ({cpu()}, load {os.getloadavg()[0]:.1f}):\n")
+        print(f"rsynth studio over {args.runs} runs of {samples} samples each ({cpu_name()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}):\n")
         print("| request | median ms | worst ms | bytes |")
         print("|---|---|---|---|")
         for path in ["api/runs", "", "files/run-000/index.html"]:
@@ -57,16 +59,6 @@ def main():
         server.terminate()
         server.wait()
         shutil.rmtree(work)
-
-
-def cpu():
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip() + f", {os.cpu_count()} cores"
-    except OSError:
-        pass
-    return "unknown CPU"
 
 
 if __name__ == "__main__":
