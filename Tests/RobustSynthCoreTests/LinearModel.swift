@@ -73,3 +73,22 @@ final class Ball: Constraint {
     func penalty(_ batch: ConstraintBatch, x: Tensor, loss: inout [Float], gradient: inout Tensor) throws {}
     func project(_ batch: ConstraintBatch, x: inout Tensor) throws { projectOntoL2Ball(&x, center: batch.x0, radius: eps) }
 }
+
+/// Runs the samples (x0 row i, target i % 5) through a pool; results by sample.
+func runPool(_ model: LinearModel, x0: Tensor, settings: PGDSettings, stop: StopRule?, batch: Int, pad: Bool,
+             calls: inout [Int]) throws -> [Int: PGDSampleResult] {
+    let p = try PGDPool(classifier: model, constraints: [Ball(eps: 1.5)], taps: [], objective: Objectives.crossEntropy,
+                        settings: settings, stop: stop, batchSize: batch, padToBatch: pad)
+    var next = 0
+    var results = [Int: PGDSampleResult]()
+    var sizes = [Int]()
+    try p.run(admit: { free in
+        guard next < x0.batch else { return nil }
+        let ids = Array(next..<min(next + free, x0.batch))
+        next += ids.count
+        return PGDAdmission(ids: ids, x0: x0.gather(ids), mask: nil, targets: ids.map { $0 % 5 }, items: ids,
+                            sourceTaps: nil, seeds: ids.map(UInt64.init))
+    }, report: { sizes.append($0.evaluations) }, finish: { results[$0.id] = $0 })
+    calls = sizes
+    return results
+}

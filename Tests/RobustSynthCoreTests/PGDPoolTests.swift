@@ -12,32 +12,13 @@ final class PGDPoolTests: XCTestCase {
         return Tensor(shape: [n, 3, 4, 4], data: (0..<(n * 48)).map { _ in rng.nextUniformFloat() })
     }
 
-    /// Runs `count` samples (x0 row i, target i % 5) through a pool; results by sample.
-    func pool(_ model: LinearModel, x0: Tensor, settings: PGDSettings, stop: StopRule?, batch: Int, pad: Bool,
-              calls: inout [Int]) throws -> [Int: PGDSampleResult] {
-        let p = try PGDPool(classifier: model, constraints: [Ball(eps: 1.5)], taps: [], objective: Objectives.crossEntropy,
-                            settings: settings, stop: stop, batchSize: batch, padToBatch: pad)
-        var next = 0
-        var results = [Int: PGDSampleResult]()
-        var sizes = [Int]()
-        try p.run(admit: { free in
-            guard next < x0.batch else { return nil }
-            let ids = Array(next..<min(next + free, x0.batch))
-            next += ids.count
-            return PGDAdmission(ids: ids, x0: x0.gather(ids), mask: nil, targets: ids.map { $0 % 5 }, items: ids,
-                                sourceTaps: nil, seeds: ids.map(UInt64.init))
-        }, report: { sizes.append($0.evaluations) }, finish: { results[$0.id] = $0 })
-        calls = sizes
-        return results
-    }
-
     func testWithoutAStopRuleThePoolIsRunPGDBatchAfterBatch() throws {
         let model = LinearModel(shape: shape, classes: 5, seed: 21)
         let x0 = images(7, seed: 22)
         for useBest in [true, false] {
             let settings = PGDSettings(steps: 12, stepSize: 0.3, useBest: useBest)
             var calls = [Int]()
-            let pooled = try pool(model, x0: x0, settings: settings, stop: nil, batch: 3, pad: false, calls: &calls)
+            let pooled = try runPool(model, x0: x0, settings: settings, stop: nil, batch: 3, pad: false, calls: &calls)
             XCTAssertEqual(calls, [Int](repeating: 3, count: 26) + [Int](repeating: 1, count: 13))
             for start in stride(from: 0, to: 7, by: 3) {
                 let ids = Array(start..<min(start + 3, 7))
@@ -60,7 +41,7 @@ final class PGDPoolTests: XCTestCase {
         let x0 = images(9, seed: 24)
         let p = 0.6
         var calls = [Int]()
-        let results = try pool(model, x0: x0, settings: PGDSettings(steps: 40, stepSize: 0.2, useBest: false),
+        let results = try runPool(model, x0: x0, settings: PGDSettings(steps: 40, stepSize: 0.2, useBest: false),
                                stop: StopRule(probability: p), batch: 4, pad: true, calls: &calls)
         // Every call but the ones after the plan ran out is full; padded ones too.
         XCTAssertTrue(calls.allSatisfy { $0 <= 4 })
@@ -95,9 +76,9 @@ final class PGDPoolTests: XCTestCase {
         for stop in [StopRule(probability: 0.5), StopRule(patience: 3, minDelta: 0.01), StopRule(probability: 0.9, patience: 5)] {
             let settings = PGDSettings(steps: 30, stepSize: 0.25, useBest: true)
             var calls = [Int]()
-            let alone = try pool(model, x0: x0, settings: settings, stop: stop, batch: 1, pad: true, calls: &calls)
-            let shared = try pool(model, x0: x0, settings: settings, stop: stop, batch: 7, pad: true, calls: &calls)
-            let unpadded = try pool(model, x0: x0, settings: settings, stop: stop, batch: 7, pad: false, calls: &calls)
+            let alone = try runPool(model, x0: x0, settings: settings, stop: stop, batch: 1, pad: true, calls: &calls)
+            let shared = try runPool(model, x0: x0, settings: settings, stop: stop, batch: 7, pad: true, calls: &calls)
+            let unpadded = try runPool(model, x0: x0, settings: settings, stop: stop, batch: 7, pad: false, calls: &calls)
             XCTAssertTrue(alone.values.contains { $0.stoppedAt != nil }, "\(stop)")
             for id in 0..<11 {
                 for other in [shared, unpadded] {

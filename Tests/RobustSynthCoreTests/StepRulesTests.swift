@@ -53,18 +53,8 @@ final class StepRulesTests: XCTestCase {
     }
 
     func pool(_ model: LinearModel, x0: Tensor, settings: PGDSettings, stop: StopRule?, batch: Int) throws -> [Int: PGDSampleResult] {
-        let p = try PGDPool(classifier: model, constraints: [Ball(eps: 1.5)], taps: [], objective: Objectives.crossEntropy,
-                            settings: settings, stop: stop, batchSize: batch, padToBatch: true)
-        var next = 0
-        var results = [Int: PGDSampleResult]()
-        try p.run(admit: { free in
-            guard next < x0.batch else { return nil }
-            let ids = Array(next..<min(next + free, x0.batch))
-            next += ids.count
-            return PGDAdmission(ids: ids, x0: x0.gather(ids), mask: nil, targets: ids.map { $0 % 5 }, items: ids,
-                                sourceTaps: nil, seeds: ids.map(UInt64.init))
-        }, finish: { results[$0.id] = $0 })
-        return results
+        var calls = [Int]()
+        return try runPool(model, x0: x0, settings: settings, stop: stop, batch: batch, pad: true, calls: &calls)
     }
 
     /// One sample by hand: evaluate, keep the best, direction, L2 step at the scheduled size, project.
