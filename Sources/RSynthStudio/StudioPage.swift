@@ -1,10 +1,17 @@
+import RobustSynthHost
+
 /// The studio's single page: plain HTML, CSS and an ES module, no build step. It lists the runs
 /// from /api/runs (filters by task, classifier and class), opens a run's own index.html, and
 /// puts two runs side by side (the robust and the standard model on the same seeds is the
 /// paper's comparison). Views are in the URL's hash, so they can be bookmarked:
 /// `#run=PATH`, `#compare=PATH|PATH`.
 enum StudioPage {
-    static let html = #"""
+    /// The page for a server over `runs` (its real path): the empty gallery's hint names it.
+    static func html(runs: String) -> String {
+        template.replacingOccurrences(of: "RUNS_FOLDER", with: RunReport.esc(runs))
+    }
+
+    static let template = #"""
     <!DOCTYPE html>
     <html lang="en"><head><meta charset="utf-8"><title>rsynth studio</title>
     <style>
@@ -31,7 +38,7 @@ enum StudioPage {
       <table><thead><tr><th></th><th>results</th><th>run</th><th>task</th><th>classifier</th><th>seed</th>
         <th>constraints</th><th>samples</th><th>judge</th><th>time</th><th>finished</th></tr></thead>
         <tbody id="runs"></tbody></table>
-      <p class="empty" id="none" hidden>No runs here yet: <code>rsynth run Examples/quickstart.yaml --out RUNS/quickstart</code>, then reload.</p>
+      <p class="empty" id="none" hidden>No runs here yet: <code>rsynth run Examples/quickstart.yaml --out RUNS_FOLDER/quickstart</code>, then reload.</p>
     </section>
     <section id="view" hidden></section>
     </main>

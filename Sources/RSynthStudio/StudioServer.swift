@@ -28,8 +28,9 @@ public struct StudioServer {
         let router = Router()
         let runs = self.runs
         let cache = RunGallery.Cache()
+        let page = StudioPage.html(runs: runs)
         router.get("/") { _, _ in
-            Self.response(.ok, "text/html; charset=utf-8", StudioPage.html)
+            Self.response(.ok, "text/html; charset=utf-8", page)
         }
         router.get("/api/runs") { request, _ in
             let q = request.uri.queryParameters

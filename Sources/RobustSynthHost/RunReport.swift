@@ -4,7 +4,7 @@ import Foundation
 /// plugins and settings, the judge's verdict, the grid and loss plots, and per sample its images,
 /// numbers and loss curve), linking only to files inside the folder by relative paths, so the
 /// folder can be zipped and sent. Rebuilt with the manifest whenever the folder is finalised.
-enum RunReport {
+public enum RunReport {
     static func html(_ m: RunManifest, records: [SampleRecord]) -> String {
         let plan = m.plan
         let task = plan.plugins.first { $0.section == "task" }?.name ?? "run"
@@ -94,7 +94,8 @@ enum RunReport {
             + "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"1.5\" points=\"\(points)\"/></svg>"
     }
 
-    static func esc(_ s: String) -> String {
+    /// Text for HTML: & < > " and ' escaped (the studio's page uses it too).
+    public static func esc(_ s: String) -> String {
         var out = ""
         out.reserveCapacity(s.count)
         for c in s {

@@ -135,6 +135,7 @@ final class StudioTests: XCTestCase {
         let app = try get("")
         XCTAssertEqual(app.status, 200)
         XCTAssertTrue(app.text.contains("<title>rsynth studio</title>") && app.text.contains("api/runs"), app.text)
+        XCTAssertTrue(app.text.contains("--out \(StudioPaths.realPath(Self.runs.path)!)/quickstart</code>"), "the empty gallery's hint names this runs folder")
     }
 
     func testNothingOutsideTheRunsFolderIsServed() throws {
