@@ -5,11 +5,10 @@
 # into a temporary prefix, the .deb into a throwaway root).
 # The `pytorch` plugin's tests need torch: RSYNTH_TEST_PYTHON names an interpreter that has it;
 # otherwise Tests/setup-torch-venv.sh creates (or reuses) ~/.cache/rsynth-torch-venv.
-# RSYNTH_SKIP_PYTORCH_TESTS=1 skips those tests instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash Examples/install-dependencies.sh --tests
-if [ "${RSYNTH_SKIP_PYTORCH_TESTS:-}" != "1" ] && [ -z "${RSYNTH_TEST_PYTHON:-}" ]; then
+if [ -z "${RSYNTH_TEST_PYTHON:-}" ]; then
     RSYNTH_TEST_PYTHON="$(bash Tests/setup-torch-venv.sh)"
     export RSYNTH_TEST_PYTHON
 fi

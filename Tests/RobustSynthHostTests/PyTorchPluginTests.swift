@@ -11,7 +11,7 @@ import XCTest
 ///
 /// These tests need an interpreter with torch and torchvision: RSYNTH_TEST_PYTHON, else
 /// ~/.cache/rsynth-torch-venv/bin/python (what `.ci/run` creates), else /root/torch-venv/bin/python.
-/// Without one they fail, saying so; RSYNTH_SKIP_PYTORCH_TESTS=1 skips them instead.
+/// Without one they fail, saying how to make one (Tests/run-tests.sh makes it).
 final class PyTorchPluginTests: XCTestCase {
     struct Torch { let python: String; let version: String; let cudaBuilt: Bool; let cudaAvailable: Bool }
     struct Missing: Error, CustomStringConvertible { let description: String }
@@ -28,9 +28,6 @@ final class PyTorchPluginTests: XCTestCase {
 
     /// The interpreter with torch and torchvision, found once per test process.
     func torch() throws -> Torch {
-        if ProcessInfo.processInfo.environment["RSYNTH_SKIP_PYTORCH_TESTS"] == "1" {
-            throw XCTSkip("RSYNTH_SKIP_PYTORCH_TESTS=1: the pytorch plugin is not tested")
-        }
         if Self.torchProbe == nil {
             var tried = [String]()
             for python in Self.candidates {
@@ -49,8 +46,7 @@ final class PyTorchPluginTests: XCTestCase {
                 Self.torchProbe = .failure(Missing(description: """
                     no Python with torch and torchvision for the pytorch plugin's tests (\(tried.joined(separator: "; "))). \
                     Set RSYNTH_TEST_PYTHON to one (`python3 -m venv ~/.cache/rsynth-torch-venv && \
-                    ~/.cache/rsynth-torch-venv/bin/pip install torch torchvision`, which `.ci/run` does), \
-                    or RSYNTH_SKIP_PYTORCH_TESTS=1 to skip them
+                    ~/.cache/rsynth-torch-venv/bin/pip install torch torchvision`, which Tests/run-tests.sh does)
                     """))
             }
         }
@@ -259,10 +255,19 @@ final class PyTorchPluginTests: XCTestCase {
         XCTAssertThrowsError(try full.inputGradient(dl)) { XCTAssertTrue("\($0)".contains("input_gradient without a forward before it"), "\($0)") }
     }
 
-    func testCUDAWithoutAGPUIsRefused() throws {
+    /// device: cuda without a GPU is refused saying why; with one (a machine torch sees a GPU
+    /// on) it runs and gives the CPU's logits. auto runs either way.
+    func testCUDAIsRefusedWithoutAGPUAndRunsWithOne() throws {
         let t = try torch()
-        if t.cudaAvailable { throw XCTSkip("this machine has a GPU for torch: device: cuda is not refused here") }
         let file = TestSupport.fixture("pytorch/models.py").path
+        if t.cudaAvailable {
+            let x = Tensor(shape: [2, 3, 8, 8], data: (0..<384).map { Float($0 % 17) / 17 })
+            let gpu = try pytorch("\(file):tiny", ["device": .string("cuda"), "input_size": .int(8)])
+            let cpu = try pytorch("\(file):tiny", ["device": .string("cpu"), "input_size": .int(8)])
+            XCTAssertLessThan(Self.maxDifference(try gpu.forward(x).data, try cpu.forward(x).data), 1e-4)
+            XCTAssertEqual(try pytorch("\(file):tiny", ["device": .string("auto"), "input_size": .int(8)]).numClasses, 10)
+            return
+        }
         let m = try createError("\(file):tiny", ["device": .string("cuda")])
         let python = try TestSupport.run(URL(fileURLWithPath: t.python), ["-c", "import sys; print(sys.executable)"]).stdout
             .trimmingCharacters(in: .whitespacesAndNewlines)
