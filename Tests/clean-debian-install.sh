@@ -3,7 +3,7 @@
 # temporary folder, `apt-get install ./rsynth_*.deb` inside it (chroot) pulls the package's
 # dependencies from Debian, then `rsynth --version`, `rsynth plugins` (every plugin of
 # Package.swift) and the installed quickstart run from /tmp, and `apt-get remove --purge` must
-# leave no file of the package. Needs root and Debian's mirror; downloads about 100 MB; not part
+# leave no file of the package. Needs root and Debian's mirror (it downloads a base system); not part
 # of the README's test command (Tests/install-tests.sh checks the same package with dpkg --root).
 #   bash Tests/clean-debian-install.sh [PACKAGE.deb]   (default: build it with scripts/make-deb.sh)
 set -euo pipefail
