@@ -4,7 +4,8 @@
 #   libdnnl-dev (oneDNN: the CPU kernels of the ResNet engine), a C compiler.
 # With --tests, also what the test suite uses besides Swift: python3 with jsonschema and PyYAML
 # (an independent JSON Schema implementation to check Schemas/ against the examples), and for
-# Tests/install-tests.sh man-db (man -l), patchelf and dpkg-dev (scripts/make-deb.sh).
+# Tests/install-tests.sh man-db (man -l), patchelf and dpkg-dev (scripts/make-deb.sh), zsh and fish
+# (their completion is run).
 # With --packaging, only the latter two besides the build's packages (scripts/make-deb.sh).
 set -euo pipefail
 
@@ -15,7 +16,7 @@ for p in "${packages[@]}"; do
 done
 extra=()
 case "${1:-}" in
-    --tests) command -v python3 >/dev/null || missing+=(python3 python3-pip); extra=(man-db patchelf dpkg-dev) ;;
+    --tests) command -v python3 >/dev/null || missing+=(python3 python3-pip); extra=(man-db patchelf dpkg-dev zsh fish) ;;
     --packaging) extra=(patchelf dpkg-dev) ;;
 esac
 if [ ${#extra[@]} -gt 0 ]; then

@@ -3,13 +3,14 @@
 #   bash Tests/install-tests.sh [install] [deb]     (both without arguments)
 # install: scripts/install.sh into a temporary prefix; from outside the repository, rsynth
 #   --version, `rsynth plugins` (every plugin of Package.swift, from the prefix), the installed
-#   quickstart spec, the completion scripts (bash completion run for subcommands and plugin
-#   names), `man -l` and `man rsynth` through MANPATH; then --uninstall leaves exactly what was
+#   quickstart spec, the completion scripts (bash, zsh and fish completion run for subcommands,
+#   options and plugin names; zsh and fish in a pseudo-terminal, Tests/shell-complete.py), `man -l` and `man rsynth` through MANPATH; then --uninstall leaves exactly what was
 #   there before.
 # deb: scripts/make-deb.sh --fast, the package installed into a throwaway root (dpkg --root, as root;
 #   else dpkg-deb -x), run there with `env -i PATH=/usr/bin:/bin` and its RUNPATH and ldd checked
 #   to use only the bundled Swift runtime, then removed (dpkg -r) leaving nothing.
-# Needs what Examples/install-dependencies.sh --tests installs (man-db, patchelf, dpkg-dev, python3).
+# Needs what Examples/install-dependencies.sh --tests installs (man-db, patchelf, dpkg-dev, zsh, fish,
+# python3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$PWD"
@@ -135,6 +136,18 @@ if $want_install; then
     check "bash: ... and they are exactly the classifiers rsynth plugins lists" equal "$classifiers" "$(complete_line "rsynth bench --classifier ")"
     check "bash: rsynth plugins describe l<TAB>" equal "l2-ball linear linf-ball " "$(complete_line "rsynth plugins describe l")"
     check "bash: rsynth plugins describe <TAB> gives all $plugin_count plugins" equal "$all_plugins" "$(complete_line "rsynth plugins describe ")"
+    # zsh and fish, each run interactively in a pseudo-terminal with the installed script loaded.
+    for sh in zsh fish; do
+        script=$zsh_c; [ "$sh" = fish ] && script=$fish_c
+        tab() { PATH="$prefix/bin:$PATH" python3 "$repo/Tests/shell-complete.py" "$sh" "$script" "$1" | tr '\n' ' '; }
+        check "$sh: rsynth <TAB> gives the subcommands" \
+            equal "$(printf '%s\n' "${subcommands[@]}" help | sort | tr '\n' ' ')" "$(tab "rsynth ")"
+        check "$sh: rsynth classify --classifier <TAB> gives the classifiers rsynth plugins lists" equal "$classifiers" "$(tab "rsynth classify --classifier ")"
+        check "$sh: rsynth plugins describe l<TAB>" equal "l2-ball linear linf-ball " "$(tab "rsynth plugins describe l")"
+        check "$sh: rsynth plugins describe <TAB> gives all $plugin_count plugins" equal "$all_plugins" "$(tab "rsynth plugins describe ")"
+        check "$sh: rsynth run --<TAB> gives run's options" \
+            equal "--help --out --plugin-path --quiet --save-tensors --shard --version " "$(tab "rsynth run --")"
+    done
 
     man1="$prefix/share/man/man1/rsynth.1"
     check "man -l renders rsynth(1) with every subcommand, no warnings" manpage_renders "$man1"
