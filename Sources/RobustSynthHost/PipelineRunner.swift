@@ -15,6 +15,8 @@ public struct RunOptions {
     public var shard: (index: Int, count: Int) = (0, 1)
     public var saveTensors = false
     public var quiet = false
+    /// Set: each phase's wall time is added to it (`rsynth run --profile`).
+    public var profile: RunProfile?
     public init(outputDirectory: String) { self.outputDirectory = outputDirectory }
 }
 
@@ -78,10 +80,22 @@ public final class PipelineRunner {
         }
 
         // Compose: every piece is a plugin; failures name the plugin.
-        let classifier = try catalog.makeClassifier(spec.classifier.plugin, spec.classifier.values)
-        let sampler = try catalog.makeSeedSampler(spec.seed.plugin, spec.seed.values)
-        let task = try catalog.makeTask(spec.task.plugin, spec.task.values)
-        let constraints = try spec.constraints.map { try catalog.makeConstraint($0.plugin, $0.values) }
+        let profile = options.profile
+        func timed<T>(_ phase: RunProfile.Phase, _ body: () throws -> T) rethrows -> T {
+            guard let profile else { return try body() }
+            return try profile.time(phase, body)
+        }
+        let (hostedClassifier, sampler, task, hostedConstraints) = try timed(.compose) {
+            (try catalog.makeClassifier(spec.classifier.plugin, spec.classifier.values),
+             try catalog.makeSeedSampler(spec.seed.plugin, spec.seed.values),
+             try catalog.makeTask(spec.task.plugin, spec.task.values),
+             try spec.constraints.map { try catalog.makeConstraint($0.plugin, $0.values) })
+        }
+        let classifier: Classifier = profile.map { ProfiledClassifier(hostedClassifier, $0) } ?? hostedClassifier
+        let constraints: [Constraint] = profile.map { p in hostedConstraints.map { ProfiledConstraint($0, p) } } ?? hostedConstraints
+        let objective: (ObjectiveInput) throws -> ObjectiveOutput = profile.map { p in
+            { input in try p.time(.objective) { try task.objective(input) } }
+        } ?? task.objective
         let taskName = spec.task.plugin.info.name
         // An ABI 1 task states no facts, so validation could not check these before creating it.
         let present = Set(spec.constraints.map(\.plugin.info.name))
@@ -146,8 +160,8 @@ public final class PipelineRunner {
                                                                  schedule: settings.schedule == .constant ? nil : settings.schedule.rawValue),
             judge: spec.judge.map { JudgeRecord(dataset: $0.dataset, k: $0.k) },
             engine_environment: EngineEnvironment.current())
-        let judge = try spec.judge.map {
-            try NearestNeighbourJudge(dataset: $0.dataset, labels: labels, shape: shape, k: $0.k)
+        let judge = try timed(.judgeLoad) {
+            try spec.judge.map { try NearestNeighbourJudge(dataset: $0.dataset, labels: labels, shape: shape, k: $0.k) }
         }
 
         wrote = true
@@ -175,8 +189,9 @@ public final class PipelineRunner {
         var entered = [Int: Entered]()
         var next = 0
         var interrupted = false
-        let pool = try PGDPool(classifier: classifier, constraints: constraints, taps: taps, objective: task.objective,
+        let pool = try PGDPool(classifier: classifier, constraints: constraints, taps: taps, objective: objective,
                                settings: settings, stop: stop, batchSize: batchSize, padToBatch: pad)
+        let poolStarted = ContinuousClock.now
         do {
             try pool.run(admit: { free in
                 if Interruption.isRequested { interrupted = true; return nil }
@@ -186,8 +201,11 @@ public final class PipelineRunner {
                 let seeds = batch.map { RandomStream.sampleSeed(run: spec.optimizer.seed, index: $0) }
                 let request = SeedRequest(classes: batch.map { items[$0].seedClass ?? max(items[$0].target, 0) }, seeds: seeds,
                                           items: sampler.itemCount == nil ? nil : batch.map { items[$0].sourceItem ?? $0 })
-                let (source, sourceLabels) = try sampler.sample(request, shape: shape)
-                let (x0, mask) = try task.prepare(items: batch, seeds: seeds, source: source)
+                let (source, sourceLabels, x0, mask) = try timed(.seeds) {
+                    let (source, sourceLabels) = try sampler.sample(request, shape: shape)
+                    let (x0, mask) = try task.prepare(items: batch, seeds: seeds, source: source)
+                    return (source, sourceLabels, x0, mask)
+                }
                 // The taps of the source images: what an objective compares with (an inversion's
                 // target); at the pool's one batch size when it pads, as every other engine call.
                 var sourceTaps: [Tensor]?
@@ -211,7 +229,8 @@ public final class PipelineRunner {
                 let index = result.id
                 let item = items[index]
                 let e = entered.removeValue(forKey: index)!
-                try RunFolder.writeSample(
+                let judged = timed(.judging) { judge?.classify(result.x.data[result.x.exampleRange(0)]) }
+                try timed(.sampleFiles) { try RunFolder.writeSample(
                     dir: dir, index: index, source: e.source, start: e.start, result: result.x,
                     mask: e.mask, showStart: e.start != e.source, saveTensors: options.saveTensors,
                     record: SampleRecord(index: index, target: item.target,
@@ -221,18 +240,26 @@ public final class PipelineRunner {
                                          initial_loss: result.lossHistory[0], target_probability: result.targetProbability,
                                          image: "", seed_image: "", start_image: nil, seed_tensor: nil, result_tensor: nil, mask_tensor: nil,
                                          losses: result.lossHistory, seconds: result.seconds,
-                                         judged_class: judge?.classify(result.x.data[result.x.exampleRange(0)]),
-                                         stopped_at: result.stoppedAt))
+                                         judged_class: judged, stopped_at: result.stoppedAt)) }
                 done += 1
             })
         } catch let e as NonFiniteValue {
             progress.finish()
             throw RunError("sample \(e.example): \(e.what) is not finite (NaN or infinite) at step \(e.step), from classifier '\(spec.classifier.plugin.info.name)', task '\(taskName)' and the constraints; finished samples are kept, the run can be resumed")
         }
+        if let profile {
+            // The pool's own work: its time less every phase measured inside it (none of them
+            // runs before it).
+            let inside = [RunProfile.Phase.seeds, .forward, .backward, .objective, .steps, .judging, .sampleFiles]
+                .map(profile.seconds).reduce(0, +)
+            profile.add(.pool, max(RunProfile.elapsed(since: poolStarted) - inside, 0))
+        }
         if interrupted { progress.finish(); throw RunInterrupted(done: done, total: mine.count) }
         progress.finish()
-        let manifest = try RunFolder.finalize(dir: dir, specPath: spec.path, classifier: spec.classifier.plugin.info.name,
-                                              elapsed: Date().timeIntervalSince(started))
+        let manifest = try timed(.finalize) {
+            try RunFolder.finalize(dir: dir, specPath: spec.path, classifier: spec.classifier.plugin.info.name,
+                                   elapsed: Date().timeIntervalSince(started))
+        }
         return RunSummary(directory: dir, manifest: manifest, ranSamples: todo.count, skippedSamples: mine.count - todo.count)
     }
 

@@ -20,8 +20,11 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Run only shard I of N (0 <= I < N).", valueName: "I/N")) var shard: String?
     @Flag(help: "Also save each sample's start and result as float32 .npy (C, H, W).") var saveTensors = false
     @Flag(help: "No progress output.") var quiet = false
+    @Flag(help: "Print where the run's wall time went: plugin loading, weights, seeds, engine forward and backward, objective, steps, judging, file writing.")
+    var profile = false
 
     func run() throws {
+        let runProfile = profile ? RunProfile() : nil
         let catalog = paths.catalog()
         let validated: PipelineSpec
         switch SpecValidator.validate(path: spec, catalog: catalog) {
@@ -35,6 +38,10 @@ struct RunCommand: ParsableCommand {
         if let shard { options.shard = try parseShard(shard) }
         options.saveTensors = saveTensors
         options.quiet = quiet
+        if let runProfile {
+            runProfile.add(.setup, RunProfile.elapsed(since: runProfile.started))
+            options.profile = runProfile
+        }
         Interruption.install()
         PluginCallGuard.install(resumeHint: "the samples written so far stay in \(options.outputDirectory) and the same command resumes the run")
         do {
@@ -47,6 +54,7 @@ struct RunCommand: ParsableCommand {
             }
             if let grid = m.grid { print("grid: \((summary.directory as NSString).appendingPathComponent(grid))") }
             print("manifest: \((summary.directory as NSString).appendingPathComponent("manifest.json"))")
+            if let runProfile { print(runProfile.table()) }
         } catch let e as RunInterrupted {
             warn("rsynth: \(e)")
             throw ExitCode(130)
