@@ -12,6 +12,10 @@ public final class NearestNeighbourJudge {
     let shape: ImageShape
     let points: [Float]   // [m, d]
     let labels: [Int]
+    /// The images eight at a time, transposed: blocks[b * d + j][lane] = points[(8b + lane) * d + j]
+    /// (lanes past m are zero; their distances are dropped).
+    let blocks: [SIMD8<Float>]
+    let blockCount: Int
 
     public init(dataset: String, labels classLabels: ClassLabels, shape: ImageShape, k: Int) throws {
         let data = try ImageFolderDataset(root: dataset, labels: classLabels)
@@ -26,25 +30,70 @@ public final class NearestNeighbourJudge {
         self.k = k; self.dataset = dataset; self.shape = shape
         self.points = points
         self.labels = data.items.map(\.label)
+        let (m, d) = (labels.count, shape.count)
+        blockCount = (m + 7) / 8
+        var blocks = [SIMD8<Float>](repeating: .zero, count: blockCount * d)
+        for i in 0..<m {
+            for j in 0..<d { blocks[(i / 8) * d + j][i % 8] = points[i * d + j] }
+        }
+        self.blocks = blocks
     }
 
     /// The majority class of the k nearest images; a tie goes to the class of the nearest.
     public func classify(_ x: ArraySlice<Float>) -> Int {
+        vote(nearest(squaredDistances(x)))
+    }
+
+    /// The squared distance from x to each image, [m]. Eight images at a time, one per SIMD lane,
+    /// from `blocks`: each lane adds its d terms in the same order as `referenceSquaredDistances`,
+    /// with the same roundings (separate multiply and add), so the two agree bit for bit; this
+    /// one is not held up by one long chain of dependent additions.
+    func squaredDistances(_ x: ArraySlice<Float>) -> [Float] {
         let d = shape.count
         precondition(x.count == d)
-        var nearest = [(Float, Int)]()
-        let base = x.startIndex
-        points.withUnsafeBufferPointer { p in
-            for i in 0..<labels.count {
-                var s: Float = 0
-                for j in 0..<d { let t = p[i * d + j] - x[base + j]; s += t * t }
-                if nearest.count < k || s < nearest.last!.0 {
-                    nearest.append((s, labels[i]))
-                    nearest.sort { $0.0 < $1.0 }
-                    if nearest.count > k { nearest.removeLast() }
+        let m = labels.count
+        let xs = x.map { SIMD8<Float>(repeating: $0) }
+        var out = [Float](repeating: 0, count: blockCount * 8)
+        blocks.withUnsafeBufferPointer { p in
+            xs.withUnsafeBufferPointer { q in
+                for b in 0..<blockCount {
+                    var acc = SIMD8<Float>(repeating: 0)
+                    let base = b * d
+                    for j in 0..<d {
+                        let t = p[base + j] - q[j]
+                        acc += t * t
+                    }
+                    for lane in 0..<8 { out[b * 8 + lane] = acc[lane] }
                 }
             }
         }
+        return Array(out.prefix(m))
+    }
+
+    /// The plain loop `squaredDistances` must equal: image by image, term by term.
+    func referenceSquaredDistances(_ x: ArraySlice<Float>) -> [Float] {
+        let d = shape.count
+        precondition(x.count == d)
+        let base = x.startIndex
+        return (0..<labels.count).map { i in
+            var s: Float = 0
+            for j in 0..<d { let t = points[i * d + j] - x[base + j]; s += t * t }
+            return s
+        }
+    }
+
+    /// The k smallest distances with their labels, nearest first (the first image wins a tie).
+    func nearest(_ distances: [Float]) -> [(Float, Int)] {
+        var nearest = [(Float, Int)]()
+        for (i, s) in distances.enumerated() where nearest.count < k || s < nearest.last!.0 {
+            nearest.append((s, labels[i]))
+            nearest.sort { $0.0 < $1.0 }
+            if nearest.count > k { nearest.removeLast() }
+        }
+        return nearest
+    }
+
+    func vote(_ nearest: [(Float, Int)]) -> Int {
         var votes = [Int: Int]()
         for (_, l) in nearest { votes[l, default: 0] += 1 }
         let top = votes.values.max() ?? 0
