@@ -17,7 +17,7 @@ public final class NearestNeighbourJudge {
     let blocks: [SIMD8<Float>]
     let blockCount: Int
 
-    public init(dataset: String, labels classLabels: ClassLabels, shape: ImageShape, k: Int) throws {
+    public convenience init(dataset: String, labels classLabels: ClassLabels, shape: ImageShape, k: Int) throws {
         let data = try ImageFolderDataset(root: dataset, labels: classLabels)
         if !data.skipped.isEmpty {
             FileHandle.standardError.write(Data("rsynth: warning: judge: \(ImageFolderDataset.skippedText(data.skipped))\n".utf8))
@@ -27,9 +27,15 @@ public final class NearestNeighbourJudge {
         for item in data.items {
             points += Resample.classifierInput(try ImageFile.read(item.path).tensor(), height: shape.height, width: shape.width).data
         }
+        self.init(points: points, labels: data.items.map(\.label), shape: shape, k: k, dataset: dataset)
+    }
+
+    /// The judge of `points` ([m, d], d = shape.count) with their labels.
+    init(points: [Float], labels: [Int], shape: ImageShape, k: Int, dataset: String) {
+        precondition(points.count == labels.count * shape.count)
         self.k = k; self.dataset = dataset; self.shape = shape
         self.points = points
-        self.labels = data.items.map(\.label)
+        self.labels = labels
         let (m, d) = (labels.count, shape.count)
         blockCount = (m + 7) / 8
         var blocks = [SIMD8<Float>](repeating: .zero, count: blockCount * d)
@@ -46,8 +52,8 @@ public final class NearestNeighbourJudge {
 
     /// The squared distance from x to each image, [m]. Eight images at a time, one per SIMD lane,
     /// from `blocks`: each lane adds its d terms in the same order as `referenceSquaredDistances`,
-    /// with the same roundings (separate multiply and add), so the two agree bit for bit; this
-    /// one is not held up by one long chain of dependent additions.
+    /// with the same roundings (separate multiply and add), so the two agree bit for bit; four
+    /// blocks at a time keep it from waiting on one long chain of dependent additions.
     func squaredDistances(_ x: ArraySlice<Float>) -> [Float] {
         let d = shape.count
         precondition(x.count == d)
@@ -56,7 +62,23 @@ public final class NearestNeighbourJudge {
         var out = [Float](repeating: 0, count: blockCount * 8)
         blocks.withUnsafeBufferPointer { p in
             xs.withUnsafeBufferPointer { q in
-                for b in 0..<blockCount {
+                // Four blocks at once: four independent chains of additions.
+                var b = 0
+                while b + 4 <= blockCount {
+                    var a0 = SIMD8<Float>(repeating: 0), a1 = a0, a2 = a0, a3 = a0
+                    let (b0, b1, b2, b3) = (b * d, (b + 1) * d, (b + 2) * d, (b + 3) * d)
+                    for j in 0..<d {
+                        let x = q[j]
+                        let t0 = p[b0 + j] - x, t1 = p[b1 + j] - x, t2 = p[b2 + j] - x, t3 = p[b3 + j] - x
+                        a0 += t0 * t0; a1 += t1 * t1; a2 += t2 * t2; a3 += t3 * t3
+                    }
+                    for lane in 0..<8 {
+                        out[b * 8 + lane] = a0[lane]; out[(b + 1) * 8 + lane] = a1[lane]
+                        out[(b + 2) * 8 + lane] = a2[lane]; out[(b + 3) * 8 + lane] = a3[lane]
+                    }
+                    b += 4
+                }
+                for b in b..<blockCount {
                     var acc = SIMD8<Float>(repeating: 0)
                     let base = b * d
                     for j in 0..<d {
