@@ -4,11 +4,13 @@
 # stopped, evaluations per sample (31 = every step) and the median wall time over ROUNDS runs of
 # each, the rules taking turns within a round. Prints a Markdown table.
 #   bash Examples/compare-early-stopping.sh [RSYNTH] [ROUNDS]   (default .build/release/rsynth, 3)
+# OUT=DIR puts the run folders there instead of runs/compare-early-stopping (e.g. a RAM disk, to
+# take the file system's cost of creating files out of the wall time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rsynth=${1:-.build/release/rsynth}
 rounds=${2:-3}
-out=runs/compare-early-stopping
+out=${OUT:-runs/compare-early-stopping}
 mkdir -p "$out"
 export RSYNTH_CACHE_DIR="${RSYNTH_CACHE_DIR:-$PWD/runs/.seed-cache}"
 
