@@ -312,7 +312,38 @@ typedef struct instance {
     char **class_names;
     int64_t class_count;
     char *error;
+    /* The model's taps (Model.tap_list: named modules and `representation`), read at create. */
+    int32_t tap_count;
+    char **tap_names;
+    synth_tensor *tap_shapes;
 } instance;
+
+/* Parses Model.tap_list()'s "name<TAB>d1,d2\n" lines into the instance; 0, or -1 if malformed. */
+static int read_taps(instance *c, const char *text) {
+    int32_t lines = 0;
+    for (const char *q = text; *q; q++) lines += *q == '\n';
+    c->tap_names = calloc((size_t)lines + 1, sizeof *c->tap_names);
+    c->tap_shapes = calloc((size_t)lines + 1, sizeof *c->tap_shapes);
+    if (!c->tap_names || !c->tap_shapes) return -1;
+    const char *q = text;
+    while (*q) {
+        const char *tab = strchr(q, '\t'), *end = strchr(q, '\n');
+        if (!tab || !end || tab > end) return -1;
+        synth_tensor *shape = &c->tap_shapes[c->tap_count];
+        const char *d = tab + 1;
+        while (d < end) {
+            char *next;
+            long long v = strtoll(d, &next, 10);
+            if (next == d || v <= 0 || shape->rank == 4) return -1;
+            shape->shape[shape->rank++] = v;
+            d = *next == ',' ? next + 1 : next;
+        }
+        if (shape->rank == 0 || (c->tap_names[c->tap_count] = strndup(q, (size_t)(tab - q))) == NULL) return -1;
+        c->tap_count++;
+        q = end + 1;
+    }
+    return 0;
+}
 
 static _Thread_local char *create_error_text;
 
@@ -380,6 +411,10 @@ static void *pytorch_create(const char *model, const char *kwargs, const char *w
                 c = NULL;
             } else {
                 c->model = m;
+                PyObject *list = py.PyObject_CallMethod(m, "tap_list", NULL);
+                const char *text = list ? py.PyUnicode_AsUTF8(list) : NULL;
+                if (!text || read_taps(c, text) != 0) error = text ? strdup("the model's tap list is malformed") : python_error("listing the taps");
+                if (list) py.Py_DecRef(list);
                 c->channels = channels;
                 c->size = input_size;
                 c->classes = classes_found;
@@ -389,6 +424,15 @@ static void *pytorch_create(const char *model, const char *kwargs, const char *w
                     c->class_count = class_count;
                 }
             }
+        }
+        if (c && error) { /* the taps could not be read */
+            for (int32_t i = 0; i < c->tap_count; i++) free(c->tap_names[i]);
+            free(c->tap_names);
+            free(c->tap_shapes);
+            for (int64_t i = 0; c->class_names && i < c->class_count; i++) free(c->class_names[i]);
+            free(c->class_names);
+            free(c);
+            c = NULL;
         }
         if (!c) py.Py_DecRef(m);
     }
@@ -463,6 +507,92 @@ static synth_status pytorch_input_gradient(void *context, const synth_tensor *dl
     return s;
 }
 
+/* "a,b,c": the addresses of tensors' buffers for the Python side (0 where data is NULL). */
+static char *addresses(int32_t n, const synth_tensor *t) {
+    size_t size = (size_t)n * 24 + 1, used = 0;
+    char *text = malloc(size);
+    if (!text) return NULL;
+    text[0] = 0;
+    for (int32_t i = 0; i < n; i++)
+        used += (size_t)snprintf(text + used, size - used, "%s%llu", i ? "," : "", (unsigned long long)(uintptr_t)t[i].data);
+    return text;
+}
+
+static int32_t pytorch_tap_count(void *context) { return ((instance *)context)->tap_count; }
+
+static synth_status pytorch_tap_info(void *context, int32_t index, const char **name, synth_tensor *shape) {
+    instance *c = context;
+    if (index < 0 || index >= c->tap_count) {
+        set_error(c, format("tap_info: index %d of %d taps", index, c->tap_count));
+        return SYNTH_ERROR;
+    }
+    *name = c->tap_names[index];
+    *shape = c->tap_shapes[index];
+    shape->data = NULL;
+    return SYNTH_OK;
+}
+
+/* forward_taps:   x [n, C, H, W] -> logits [n, K], taps[i] [n, <shape of tap names[i]>]. */
+static synth_status pytorch_forward_taps(void *context, const synth_tensor *x, synth_tensor *logits, int32_t ntaps,
+                                         const char *const *names, synth_tensor *taps) {
+    instance *c = context;
+    if (ntaps == 0) return pytorch_forward(context, x, logits);
+    if (x->rank != 4 || logits->shape[1] != c->classes || logits->shape[0] != x->shape[0]) {
+        set_error(c, format("forward_taps: x must be [n, %lld, %lld, %lld] and logits [n, %lld]", (long long)c->channels,
+                            (long long)c->size, (long long)c->size, (long long)c->classes));
+        return SYNTH_ERROR;
+    }
+    size_t length = 1;
+    for (int32_t i = 0; i < ntaps; i++) length += strlen(names[i]) + 1;
+    char *joined = malloc(length), *where = addresses(ntaps, taps);
+    if (!joined || !where) {
+        free(joined);
+        free(where);
+        set_error(c, strdup("out of memory"));
+        return SYNTH_ERROR;
+    }
+    joined[0] = 0;
+    for (int32_t i = 0; i < ntaps; i++) {
+        if (i) strcat(joined, "\n");
+        strcat(joined, names[i]);
+    }
+    int gil = py.PyGILState_Ensure();
+    synth_status s = call(c, py.PyObject_CallMethod(c->model, "forward_taps", "KLLLLKss", (unsigned long long)(uintptr_t)x->data,
+                                                    (long long)x->shape[0], (long long)x->shape[1], (long long)x->shape[2],
+                                                    (long long)x->shape[3], (unsigned long long)(uintptr_t)logits->data,
+                                                    joined, where),
+                          "forward_taps");
+    py.PyGILState_Release(gil);
+    free(joined);
+    free(where);
+    return s;
+}
+
+/* input_gradient_taps:   dlogits [n, K], dtaps[i] [n, <tap shape>] (data NULL: zero) -> dx [n, C, H, W]. */
+static synth_status pytorch_input_gradient_taps(void *context, const synth_tensor *dlogits, int32_t ntaps,
+                                                const synth_tensor *dtaps, synth_tensor *dx) {
+    instance *c = context;
+    if (dx->rank != 4 || dx->shape[0] != dlogits->shape[0] || dx->shape[1] != c->channels || dx->shape[2] != c->size ||
+        dx->shape[3] != c->size) {
+        set_error(c, format("input_gradient_taps: dx must be [n, %lld, %lld, %lld]", (long long)c->channels,
+                            (long long)c->size, (long long)c->size));
+        return SYNTH_ERROR;
+    }
+    char *where = addresses(ntaps, dtaps);
+    if (!where) {
+        set_error(c, strdup("out of memory"));
+        return SYNTH_ERROR;
+    }
+    int gil = py.PyGILState_Ensure();
+    synth_status s = call(c, py.PyObject_CallMethod(c->model, "input_gradient_taps", "KLLKs",
+                                                    (unsigned long long)(uintptr_t)dlogits->data, (long long)dlogits->shape[0],
+                                                    (long long)dlogits->shape[1], (unsigned long long)(uintptr_t)dx->data, where),
+                          "input_gradient_taps");
+    py.PyGILState_Release(gil);
+    free(where);
+    return s;
+}
+
 static const char *pytorch_class_name(void *context, int64_t index) {
     instance *c = context;
     if (!c->class_names || index < 0 || index >= c->class_count) return NULL;
@@ -485,6 +615,9 @@ static void pytorch_destroy(void *context) {
     py.PyGILState_Release(gil);
     for (int64_t i = 0; c->class_names && i < c->class_count; i++) free(c->class_names[i]);
     free(c->class_names);
+    for (int32_t i = 0; i < c->tap_count; i++) free(c->tap_names[i]);
+    free(c->tap_names);
+    free(c->tap_shapes);
     free(c->error);
     free(c);
 }
@@ -529,9 +662,15 @@ static const synth_classifier_iface iface = {
     .class_name = pytorch_class_name,
     .last_error = pytorch_last_error,
     .destroy = pytorch_destroy,
+    .tap_count = pytorch_tap_count,
+    .tap_info = pytorch_tap_info,
+    .forward_taps = pytorch_forward_taps,
+    .input_gradient_taps = pytorch_input_gradient_taps,
 };
 
-static const synth_plugin_facts facts = {.struct_size = sizeof(synth_plugin_facts)};
+/* Any module of the model may be a tap: which ones it has is known once it is built. */
+static const char *const any_tap[] = {"*", NULL};
+static const synth_plugin_facts facts = {.struct_size = sizeof(synth_plugin_facts), .taps = any_tap};
 
 #define SUMMARY "Any PyTorch model, run by PyTorch itself in the user's Python (CPU or CUDA); runs the factory's code"
 static char summary[2048] = SUMMARY;

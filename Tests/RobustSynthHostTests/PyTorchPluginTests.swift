@@ -129,6 +129,54 @@ final class PyTorchPluginTests: XCTestCase {
         XCTAssertLessThanOrEqual(Self.maxDifference(ours.dx, theirs.dx) / scale, 1e-3)
     }
 
+    /// Taps through forward hooks: torchvision's module names, and `representation` (the input of
+    /// `fc`); their values and a backward pass from them agree with the native engine's taps on
+    /// the same weights (whose own taps match PyTorch's forward hooks, TapObjectiveTests).
+    func testResNet50TapsAgreeWithTheNativeEngine() throws {
+        let dir = try reference("resnet50", size: 64, batch: 2, seed: 0)
+        let weights = dir.appendingPathComponent("resnet50.pt").path
+        let plugin = try pytorch("torchvision.models:resnet50", ["weights": .string(weights), "input_size": .int(64)])
+        let native = try catalog().classifier("resnet50", ["weights": .string(weights), "input_size": .int(64)])
+        let offered = Dictionary(uniqueKeysWithValues: plugin.taps.map { ($0.name, $0.shape) })
+        XCTAssertEqual(offered["layer1"], [256, 16, 16])
+        XCTAssertEqual(offered["layer4"], [2048, 2, 2])
+        XCTAssertEqual(offered["layer3.2"], [1024, 4, 4])
+        XCTAssertEqual(offered["layer1.0.conv1"], [64, 16, 16])
+        XCTAssertEqual(offered["representation"], [2048])
+        XCTAssertEqual(offered["relu"], [64, 32, 32], "the stem's ReLU is a module of its own, called once")
+        // A module called more than once has no single output: each Bottleneck's shared ReLU.
+        XCTAssertNil(offered["layer1.0.relu"])
+
+        let names = ["layer1", "layer2", "layer3.2", "layer4", "representation"]
+        let x = Tensor(shape: [2, 3, 64, 64], data: try floats(dir, "resnet50", "x"))
+        let ours = try plugin.forward(x, taps: names), theirs = try native.forward(x, taps: names)
+        for (i, name) in names.enumerated() {
+            XCTAssertEqual(ours.taps[i].shape, [2] + offered[name]!, name)
+            let scale = theirs.taps[i].data.map(abs).max()!
+            XCTAssertGreaterThan(scale, 0, name)
+            XCTAssertLessThanOrEqual(Self.maxDifference(ours.taps[i].data, theirs.taps[i].data) / scale, 1e-4, name)
+        }
+        // d/dx of <a, layer4> + <b, representation> with the logits' gradient zero: one backward
+        // pass from two taps, against the native engine's.
+        var rng = RandomStream(seed: 7)
+        func random(_ shape: [Int]) -> Tensor {
+            Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { _ in Float(rng.nextUniform()) - 0.5 })
+        }
+        let dl = Tensor(zeros: ours.logits.shape)
+        let dtaps: [Tensor?] = [nil, nil, nil, random(ours.taps[3].shape), random(ours.taps[4].shape)]
+        let dxOurs = try plugin.inputGradient(dl, tapGradients: dtaps)
+        _ = try native.forward(x, taps: names)
+        let dxTheirs = try native.inputGradient(dl, tapGradients: dtaps)
+        let scale = dxTheirs.data.map(abs).max()!
+        XCTAssertGreaterThan(scale, 0)
+        XCTAssertLessThanOrEqual(Self.maxDifference(dxOurs.data, dxTheirs.data) / scale, 1e-3)
+        // And the taps' gradient is really used: without it, dx is zero.
+        _ = try plugin.forward(x, taps: names)
+        XCTAssertEqual(try plugin.inputGradient(dl, tapGradients: [nil, nil, nil, nil, nil]).data.map(abs).max(), 0)
+        // A name the model does not have, from the plugin itself (the host lists the rest).
+        XCTAssertThrowsError(try plugin.forward(x, taps: ["layer5"]))
+    }
+
     // MARK: - (b) ConvNeXt and ViT: PyTorch in another process, and PGD
 
     func checkAgainstPyTorch(_ arch: String, seed: Int) throws {

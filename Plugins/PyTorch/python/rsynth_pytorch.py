@@ -106,6 +106,8 @@ class Model:
         self.device_name = ""
         self.x = None
         self.z = None
+        self.taps = []
+        self.tap_shapes = {}
 
     # ---- building ----------------------------------------------------------------------
     def build(self, executable, model, kwargs, weights, device, precision, size, channels, mean, std, class_count):
@@ -164,6 +166,49 @@ class Model:
         self.num_classes = int(z.shape[1])
         if class_count and class_count != self.num_classes:
             raise Failure("classes names %d classes but model '%s' has %d outputs" % (class_count, model, self.num_classes))
+        self._find_taps(x)
+
+    def _find_taps(self, x):
+        """The taps: every named module that one forward calls exactly once and whose output is
+        one tensor [1, ...] of rank 2 to 4, named as in named_modules() ("layer4", "layer3.2");
+        and `representation`, the input of the model's last nn.Linear (the penultimate vector,
+        as robust_representations calls it), where it is called once with a [1, F] input and no
+        module has that name. A module called more than once (torchvision's shared ReLUs) has no
+        single output, so it is no tap."""
+        torch = self.torch
+        self.modules = {name: m for name, m in self.net.named_modules() if name}
+        outputs, handles = {}, []
+        for name, module in self.modules.items():
+            def record(mod, inp, out, name=name):
+                outputs.setdefault(name, []).append(tuple(out.shape) if isinstance(out, torch.Tensor) else None)
+            handles.append(module.register_forward_hook(record))
+        linear = [name for name, m in self.modules.items() if isinstance(m, torch.nn.Linear)]
+        self.representation_of = linear[-1] if linear and "representation" not in self.modules else None
+        inputs = []
+        if self.representation_of:
+            def record_input(mod, inp):
+                inputs.append(tuple(inp[0].shape) if inp and isinstance(inp[0], torch.Tensor) else None)
+            handles.append(self.modules[self.representation_of].register_forward_pre_hook(record_input))
+        try:
+            with torch.no_grad():
+                self._run(x)
+        finally:
+            for h in handles:
+                h.remove()
+        shapes = {}
+        for name in self.modules:
+            seen = outputs.get(name, [])
+            if len(seen) == 1 and seen[0] and 2 <= len(seen[0]) <= 4 and seen[0][0] == 1:
+                shapes[name] = seen[0][1:]
+        if len(inputs) == 1 and inputs[0] and len(inputs[0]) == 2 and inputs[0][0] == 1:
+            shapes["representation"] = inputs[0][1:]
+        else:
+            self.representation_of = None
+        self.tap_shapes = shapes
+
+    def tap_list(self):
+        """The taps for the C side: a line "name<TAB>d1,d2,..." each (one example's shape)."""
+        return "".join("%s\t%s\n" % (name, ",".join(str(d) for d in shape)) for name, shape in self.tap_shapes.items())
 
     @staticmethod
     def _device(torch, device, executable):
@@ -254,41 +299,94 @@ class Model:
         return self.torch.frombuffer(buf, dtype=self.torch.float32).view(*shape)
 
     def forward(self, x_address, n, c, h, w, out_address):
+        return self.forward_taps(x_address, n, c, h, w, out_address, "", "")
+
+    def forward_taps(self, x_address, n, c, h, w, out_address, names_text, addresses_text):
+        """Logits into out_address, and each tap named (names_text: one per line) into the
+        host buffer at the same place of addresses_text (comma-separated)."""
         try:
             torch = self.torch
             if (c, h, w) != self.shape:
                 return "input of %dx%dx%d, but the model was set up for %dx%dx%d" % ((c, h, w) + self.shape)
             self.x = self.z = None
+            self.taps = []
+            names = names_text.split("\n") if names_text else []
+            addresses = [int(a) for a in addresses_text.split(",")] if names else []
+            for name in names:
+                if name not in self.tap_shapes:
+                    import difflib
+                    near = difflib.get_close_matches(name, list(self.tap_shapes), 1)
+                    return "no tap '%s'%s" % (name, " (did you mean '%s'?)" % near[0] if near else "")
+            captured, handles = {}, []
+            for name in dict.fromkeys(names):
+                if name == "representation" and self.representation_of:
+                    def keep_input(mod, inp, name=name):
+                        captured[name] = inp[0]
+                    handles.append(self.modules[self.representation_of].register_forward_pre_hook(keep_input))
+                else:
+                    # The output itself is the tap; the rest of the model gets a copy, so an
+                    # in-place operation after the module (ReLU(inplace=True)) cannot change it.
+                    def keep_output(mod, inp, out, name=name):
+                        captured[name] = out
+                        return out.clone()
+                    handles.append(self.modules[name].register_forward_hook(keep_output))
             # The host's buffer itself on the CPU (never written: the normalisation makes a new tensor).
             x = self._view(x_address, (n, c, h, w)).to(self.device).requires_grad_(True)
-            with torch.enable_grad():
-                z = self._run(x)
+            try:
+                with torch.enable_grad():
+                    z = self._run(x)
+            finally:
+                for h in handles:
+                    h.remove()
             if not isinstance(z, torch.Tensor) or tuple(z.shape) != (n, self.num_classes):
                 what = list(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
                 return "model '%s' returned %s for a batch of %d, not [%d, %d]" % (self.model_name, what, n, n, self.num_classes)
             self._view(out_address, (n, self.num_classes)).copy_(z.detach())
+            for name, address in zip(names, addresses):
+                shape = (n,) + tuple(self.tap_shapes[name])
+                value = captured[name]
+                if tuple(value.shape) != shape:
+                    return "tap '%s' is %s for a batch of %d, not %s" % (name, list(value.shape), n, list(shape))
+                self._view(address, shape).copy_(value.detach())
+                self.taps.append(value)
             self.x, self.z = x, z
             return ""
         except Exception:
             return _with_tail("model '%s': forward failed" % self.model_name)
 
     def input_gradient(self, dl_address, n, k, dx_address):
+        return self.input_gradient_taps(dl_address, n, k, dx_address, "")
+
+    def input_gradient_taps(self, dl_address, n, k, dx_address, addresses_text):
+        """dx from dlogits and the gradient of each tap of the last forward (addresses_text:
+        comma-separated, 0 for a tap whose gradient is zero), in one backward pass."""
         try:
             torch = self.torch
             if self.z is None:
                 return "input_gradient without a forward before it"
             if (n, k) != tuple(self.z.shape):
                 return "dlogits of %dx%d for logits of %dx%d" % ((n, k) + tuple(self.z.shape))
-            dl = self._view(dl_address, (n, k)).to(self.device, dtype=self.z.dtype)
-            (g,) = torch.autograd.grad(self.z, self.x, grad_outputs=dl)
+            addresses = [int(a) for a in addresses_text.split(",")] if addresses_text else []
+            if len(addresses) != len(self.taps):
+                return "%d tap gradients for the %d taps of the last forward" % (len(addresses), len(self.taps))
+            outputs = [self.z]
+            grads = [self._view(dl_address, (n, k)).to(self.device, dtype=self.z.dtype)]
+            for tap, address in zip(self.taps, addresses):
+                if address:
+                    outputs.append(tap)
+                    grads.append(self._view(address, tuple(tap.shape)).to(self.device, dtype=tap.dtype))
+            (g,) = torch.autograd.grad(outputs, self.x, grad_outputs=grads)
             self._view(dx_address, (n,) + self.shape).copy_(g)
             self.x = self.z = None
+            self.taps = []
             return ""
         except Exception:
             return _with_tail("model '%s': input gradient failed" % self.model_name)
 
     def close(self):
         self.x = self.z = self.net = None
+        self.taps = []
+        self.modules = {}
 
 
 def set_path(paths, executable, home=None):
