@@ -73,6 +73,14 @@ enum RunFigures {
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 
+    /// A sample's caption in the rows figure: its number and its target class, or, where it has
+    /// none (an inversion), the class of its source image.
+    static func caption(_ r: SampleRecord) -> String {
+        if r.target >= 0 { return "\(r.index): \(r.target_name)" }
+        if let source = r.source_label { return "\(r.index): from \(source)" }
+        return "\(r.index)"
+    }
+
     /// A file name part made of the name's letters and digits.
     static func slug(_ s: String) -> String {
         let kept = s.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" }

@@ -85,21 +85,34 @@ public enum RunFolder {
         let records = try self.records(in: dir)
         func image(_ rel: String?) -> RGBImage? { rel.flatMap { try? ImageFile.read(path($0)) } }
 
-        // The paper's Figure 2 (a row of results per class), or source | start | result rows.
-        var rows = [[RGBImage]]()
+        // The paper's Figure 2 (a row of results per class, its class written to its left), or
+        // source | start | result triplets with their class above, wrapped and paged.
+        var pages = [RGBImage]()
         if plan.layout == "grid" {
-            for g in 0..<plan.group_names.count {
+            var rows = [[RGBImage]](), labels = [String]()
+            for (g, name) in plan.group_names.enumerated() {
                 let row = records.filter { $0.group == g }.compactMap { image($0.image) }
-                if !row.isEmpty { rows.append(row) }
+                if !row.isEmpty { rows.append(row); labels.append(name) }
+            }
+            if !rows.isEmpty {
+                // Rows that share one name (feature visualisation's "all samples") say nothing.
+                pages = [Set(labels).count > 1 ? ImageGrid.make(rows: rows, rowLabels: labels) : ImageGrid.make(rows: rows, gap: 2)]
             }
         } else {
-            for r in records.prefix(64) { rows.append([image(r.seed_image), image(r.start_image), image(r.image)].compactMap { $0 }) }
+            pages = ImageGrid.pages(records.map { r in
+                ImageGrid.LabelledCell(images: [image(r.seed_image), image(r.start_image), image(r.image)].compactMap { $0 },
+                                       label: RunFigures.caption(r))
+            })
         }
-        var gridName: String?
-        if !rows.isEmpty {
-            gridName = "grid.png"
-            try ImageFile.writePNG(ImageGrid.make(rows: rows, gap: 2), to: path(gridName!))
+        let pageNames = pages.indices.map { $0 == 0 ? "grid.png" : "grid-\($0 + 1).png" }
+        for (page, name) in zip(pages, pageNames) { try ImageFile.writePNG(page, to: path(name)) }
+        // Pages of an earlier finalize that this one no longer has (never the case as a run
+        // grows, but merging fewer shards can make fewer pages).
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        where name.hasPrefix("grid-") && name.hasSuffix(".png") && !pageNames.contains(name) {
+            unlink(path(name))
         }
+        let gridName = pageNames.first
         try JSONFiles.writeData(Data(RunFigures.lossCSV(records).utf8), to: path("losses.csv"))
         var plots = [String]()
         for (g, groupName) in plan.group_names.enumerated() {
@@ -117,7 +130,7 @@ public enum RunFolder {
             shards: shards, complete: records.count == plan.total_samples,
             timings: .init(total_seconds: elapsed,
                            mean_seconds_per_sample: records.isEmpty ? 0 : records.map(\.seconds).reduce(0, +) / Double(records.count)),
-            grid: gridName, loss_csv: "losses.csv", loss_plots: plots, judge: judgeSummary(plan, records), samples: listed)
+            grid: gridName, grid_pages: pageNames.count > 1 ? pageNames : nil, loss_csv: "losses.csv", loss_plots: plots, judge: judgeSummary(plan, records), samples: listed)
         try JSONFiles.write(manifest, to: path("manifest.json"))
         try JSONFiles.writeData(Data(RunReport.html(manifest, records: records).utf8), to: path("index.html"))
         return manifest

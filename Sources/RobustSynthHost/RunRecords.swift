@@ -120,6 +120,9 @@ public struct RunManifest: Codable {
     public var complete: Bool
     public var timings: Timings
     public var grid: String?
+    /// Every page of the grid, the first being `grid`, where there is more than one (a rows
+    /// figure of many samples); absent otherwise.
+    public var grid_pages: [String]? = nil
     public var loss_csv: String
     public var loss_plots: [String]
     public var judge: JudgeSummary?

@@ -50,7 +50,14 @@ public enum RunReport {
         }
         h += "</table>\n"
 
-        if let grid = m.grid { h += "<h2>Results</h2>\n<p><img class=\"grid\" src=\"\(esc(grid))\" alt=\"grid of results\"></p>\n" }
+        if let grid = m.grid {
+            let pages = m.grid_pages ?? [grid]
+            h += "<h2>Results</h2>\n"
+            for (k, page) in pages.enumerated() {
+                let alt = pages.count > 1 ? "results, page \(k + 1) of \(pages.count)" : "grid of results"
+                h += "<p><img class=\"grid\" src=\"\(esc(page))\" alt=\"\(alt)\"></p>\n"
+            }
+        }
         if !m.loss_plots.isEmpty {
             h += "<h2>Loss per step</h2>\n<p>" + m.loss_plots.map { "<img src=\"\(esc($0))\" alt=\"loss plot\">" }.joined(separator: " ")
                 + "</p>\n<p><a href=\"\(esc(m.loss_csv))\">every sample's loss at every step (CSV)</a></p>\n"

@@ -38,7 +38,10 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         let model: Classifier
-        if weights == nil && ["robust-resnet50", "resnet50"].contains(classifier) {
+        // Without weights the ResNet plugins are replaced by the engine with random weights; any
+        // other plugin is created as given (the pytorch plugin's factory builds its own model).
+        let randomEngine = weights == nil && ["robust-resnet50", "resnet50"].contains(classifier)
+        if randomEngine {
             // The issue's "random weights of the right shape": the engine directly, no plugin, so
             // plugin parameters do not apply and the engine's own switches do.
             guard parameters.isEmpty else {
@@ -100,10 +103,10 @@ struct BenchCommand: ParsableCommand {
         if json {
             let tapsJSON = tapNames.map { "\"\($0)\"" }.joined(separator: ", ")
             print(String(format: "{\"classifier\": \"%@\", \"arch\": \"%@\", \"batch\": %d, \"steps\": %d, \"taps\": [%@], \"ms_per_image_step\": %.3f, \"cpu_ms_per_image_step\": %.3f, \"peak_rss_mb\": %.1f}",
-                         classifier, weights == nil ? arch : "", batch, steps, tapsJSON, ms, cpuMs, peak))
+                         classifier, randomEngine ? arch : "", batch, steps, tapsJSON, ms, cpuMs, peak))
         } else {
             let shape = (model as? ResNet).map { "\($0.weights.architecture.name)" } ?? "ResNet-50"
-            print("\(classifier)\(weights == nil ? " (random \(shape) weights, --arch \(arch))" : ""), \(s) input, batch \(batch), \(steps) steps"
+            print("\(classifier)\(randomEngine ? " (random \(shape) weights, --arch \(arch))" : ""), \(s) input, batch \(batch), \(steps) steps"
                 + (tapNames.isEmpty ? "" : ", taps \(tapNames.joined(separator: ","))"))
             print(String(format: "%.1f ms per image-step (median), %.1f ms CPU per image-step, peak memory %.0f MB", ms, cpuMs, peak))
         }

@@ -1,4 +1,5 @@
 import Foundation
+import ImageIO
 import RSynthTestSupport
 @testable import RobustSynthHost
 import XCTest
@@ -53,6 +54,49 @@ final class RunReportTests: XCTestCase {
         XCTAssertEqual(html.components(separatedBy: "<polyline").count - 1, 6, "a loss curve per sample")
         // The spec is shown as text, escaped.
         XCTAssertTrue(html.contains("task: { plugin: generation, with: { classes: [3, 8], per_class: 3 } }"), html)
+    }
+
+    /// A rows figure of 200 translations is two pages of captioned source | result pairs (11
+    /// columns of 16 on a page), listed in the manifest and all shown on the run page; a second finalize with fewer
+    /// samples (a merge of one shard) removes the page it no longer has.
+    func testManyRowsArePagedListedAndShown() throws {
+        let dir = TestSupport.temporaryDirectory()
+        let spec = dir.appendingPathComponent("spec.yaml")
+        let digits = TestSupport.root.appendingPathComponent("Examples/digits").path
+        TestSupport.write("""
+            version: 1
+            classifier: { plugin: digits-resnet, with: { weights: \(digits)/models/digits-robust.pt } }
+            seed: { plugin: dataset-image, with: { dataset: \(digits)/data/test, labels: "10" } }
+            task: { plugin: translation, with: { count: 200 } }
+            constraints:
+              - { plugin: l2-ball, with: { eps: 8 } }
+            optimizer: { steps: 1, step_size: 0.25, batch_size: 50, seed: 0 }
+
+            """, to: spec)
+        let out = dir.appendingPathComponent("run")
+        let r = try TestSupport.rsynth(["run", spec.path, "--out", out.path, "--quiet"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let manifest = try TestSupport.json(out.appendingPathComponent("manifest.json"))
+        XCTAssertEqual(manifest["grid"] as? String, "grid.png")
+        XCTAssertEqual(manifest["grid_pages"] as? [String], ["grid.png", "grid-2.png"])
+        for name in ["grid.png", "grid-2.png"] {
+            let page = try ImageFile.read(out.appendingPathComponent(name).path)
+            XCTAssertLessThanOrEqual(max(page.width, page.height), 1600, name)
+        }
+        let html = try String(contentsOf: out.appendingPathComponent("index.html"), encoding: .utf8)
+        let all = try checkLinks(html, in: out)
+        XCTAssertTrue(all.contains("grid.png") && all.contains("grid-2.png"), "\(all.prefix(4))")
+        XCTAssertTrue(html.contains("alt=\"results, page 2 of 2\""), html)
+
+        // Shard 0 of 2 merged alone: 100 samples, one page; grid-2.png goes.
+        let shard = dir.appendingPathComponent("shard0")
+        XCTAssertEqual(try TestSupport.rsynth(["run", spec.path, "--out", shard.path, "--quiet", "--shard", "0/2"]).status, 0)
+        try FileManager.default.copyItem(at: out.appendingPathComponent("grid-2.png"), to: shard.appendingPathComponent("grid-2.png"))
+        let merged = dir.appendingPathComponent("merged")
+        let m = try TestSupport.rsynth(["merge", "--out", merged.path, shard.path])
+        XCTAssertEqual(m.status, 0, m.stderr)
+        XCTAssertNil(try TestSupport.json(merged.appendingPathComponent("manifest.json"))["grid_pages"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: merged.appendingPathComponent("grid-2.png").path))
     }
 
     /// A photo task with a judge: source class, start image and the judge's verdict per sample,
