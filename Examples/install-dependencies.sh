@@ -5,7 +5,8 @@
 # With --tests, also what the test suite uses besides Swift: python3 with jsonschema and PyYAML
 # (an independent JSON Schema implementation to check Schemas/ against the examples), and for
 # Tests/install-tests.sh man-db (man -l), patchelf and dpkg-dev (scripts/make-deb.sh), zsh and fish
-# (their completion is run).
+# (their completion is run), and chromium-headless-shell for the studio's browser test (without
+# its recommended packages: about 20 packages, 220 MB).
 # With --packaging, only the latter two besides the build's packages (scripts/make-deb.sh).
 set -euo pipefail
 
@@ -30,6 +31,13 @@ if [ ${#missing[@]} -gt 0 ]; then
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+if [ "${1:-}" = "--tests" ] && ! dpkg-query -W -f='${Status}' chromium-headless-shell 2>/dev/null | grep -q "install ok installed"; then
+    echo "Installing: chromium-headless-shell" >&2
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    [ ${#missing[@]} -gt 0 ] || $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium-headless-shell >/dev/null
 fi
 if [ "${1:-}" = "--tests" ]; then
     if ! python3 -c "import jsonschema, yaml" 2>/dev/null; then

@@ -193,4 +193,46 @@ final class StudioTests: XCTestCase {
         try changed.write(to: manifest, atomically: true, encoding: .utf8)
         XCTAssertEqual(RunGallery.scan(root.path, cache: cache).map(\.task), ["translation"])
     }
+
+    // MARK: - A real browser
+
+    struct NoBrowser: Error, CustomStringConvertible { let description: String }
+
+    /// Debian's chromium-headless-shell (Examples/install-dependencies.sh --tests installs it).
+    static let browser = "/usr/bin/chromium-headless-shell"
+
+    /// The document the browser has built from base + `view` once the page's module has run:
+    /// `--dump-dom` after up to 5 s of the page's own time.
+    func dom(_ view: String) throws -> String {
+        guard FileManager.default.isExecutableFile(atPath: Self.browser) else {
+            throw NoBrowser(description: "no \(Self.browser): apt-get install --no-install-recommends chromium-headless-shell (Examples/install-dependencies.sh --tests does)")
+        }
+        let r = try TestSupport.run(URL(fileURLWithPath: "/usr/bin/timeout"),
+                                    ["60", Self.browser, "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000",
+                                     "--dump-dom", Self.base + view])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        return r.stdout
+    }
+
+    /// The page's module runs in a real browser and builds the three views: the gallery's rows,
+    /// count and filter choices from /api/runs; a run's own page; two runs side by side.
+    func testARealBrowserBuildsTheGalleryARunAndTheComparison() throws {
+        let gallery = try dom("")
+        // Rows the module wrote (the template in the page's source has `${esc(e.path)}` instead).
+        XCTAssertTrue(gallery.contains(#"<tr data-path="second">"#), gallery)
+        XCTAssertTrue(gallery.contains(#"<tr data-path="first">"#), gallery)
+        XCTAssertLessThan(gallery.range(of: #"<tr data-path="second">"#)!.lowerBound,
+                          gallery.range(of: #"<tr data-path="first">"#)!.lowerBound, "newest first")
+        XCTAssertTrue(gallery.contains(#"<span id="status">2 runs</span>"#), gallery)
+        XCTAssertTrue(gallery.contains("<option>generation</option>") && gallery.contains("<option>linear</option>"), gallery)
+        XCTAssertTrue(gallery.contains(#"src="files/first/grid.png""#), gallery)
+
+        let run = try dom("#run=first")
+        XCTAssertTrue(run.contains(#"<iframe title="run" src="files/first/index.html"></iframe>"#), run)
+        XCTAssertTrue(run.contains(#"<section id="gallery" hidden="">"#), run)
+
+        let pair = try dom("#compare=first%7Csecond")
+        XCTAssertTrue(pair.contains(#"<iframe title="first" src="files/first/index.html"></iframe>"#), pair)
+        XCTAssertTrue(pair.contains(#"<iframe title="second" src="files/second/index.html"></iframe>"#), pair)
+    }
 }
