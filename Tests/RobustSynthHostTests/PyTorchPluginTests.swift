@@ -218,6 +218,49 @@ final class PyTorchPluginTests: XCTestCase {
 
     // MARK: - (c) a generation spec, end to end
 
+    /// A representation task on a PyTorch model, through the plugin's taps: representation
+    /// inversion of 4 digits with torchvision's ResNet-18 (its weights from reference.py) lowers
+    /// every sample's relative distance; `rsynth validate` accepts the spec before the model is
+    /// built, and a tap the model lacks stops the run with the names it has.
+    func testAnInversionRunsThroughThePluginsTaps() throws {
+        let t = try torch()
+        _ = try reference("resnet18", size: 64, batch: 2, seed: 0)
+        let digits = TestSupport.root.appendingPathComponent("Examples/digits/data/test").path
+        func spec(_ tap: String) -> URL {
+            let url = Self.work.appendingPathComponent("inversion-\(tap).yaml")
+            TestSupport.write("""
+                version: 1
+                classifier:
+                  plugin: pytorch
+                  with: { model: "torchvision.models:resnet18", weights: resnet18.pt, python: "\(t.python)", device: cpu, input_size: 32 }
+                seed:       { plugin: dataset-image, with: { dataset: \(digits), labels: "10", transform: resize } }
+                task:       { plugin: representation-inversion, with: { count: 4, tap: \(tap), start: noise } }
+                constraints:
+                  - { plugin: l2-ball, with: { eps: 1000 } }
+                optimizer:  { steps: 5, step_size: 0.5, batch_size: 4, seed: 0 }
+
+                """, to: url)
+            return url
+        }
+        let good = spec("representation")
+        let v = try TestSupport.rsynth(["validate", good.path])
+        XCTAssertEqual(v.status, 0, v.stdout + v.stderr)
+        let run = Self.work.appendingPathComponent("inversion-run")
+        let r = try TestSupport.rsynth(["run", good.path, "--out", run.path, "--quiet"])
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        let samples = try TestSupport.json(run.appendingPathComponent("manifest.json"))["samples"] as! [[String: Any]]
+        XCTAssertEqual(samples.count, 4)
+        for s in samples {
+            let before = s["initial_loss"] as! Double, after = s["final_loss"] as! Double
+            XCTAssertGreaterThan(before, 0.05, "a random start is far from the digit's representation")
+            XCTAssertLessThan(after, 0.8 * before, "\(s)")
+        }
+        let bad = try TestSupport.rsynth(["run", spec("layer9").path, "--out", Self.work.appendingPathComponent("inversion-bad").path, "--quiet"])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.stderr.contains("rsynth: error: task 'representation-inversion' reads tap 'layer9', but classifier 'pytorch': no tap 'layer9' (did you mean 'layer1'?); it offers conv1, bn1, relu, maxpool, layer1, layer1.0, "), bad.stderr)
+        XCTAssertTrue(bad.stderr.contains(", layer4.1.bn2, avgpool, fc, representation\n"), bad.stderr)
+    }
+
     func testAGenerationSpecRuns() throws {
         let t = try torch()
         let dir = try reference("resnet18", size: 64, batch: 2, seed: 0)
