@@ -302,6 +302,9 @@ struct Unpickler {
             budget.items += items.count
             for item in items {
                 try nest(item, fail)
+                // Only the list itself, among its own items, can have frozen it: a list inside
+                // itself is a reference cycle (never freed), and no state dict has one.
+                guard !list.frozen else { throw fail("a list contains itself (unsupported)") }
                 list.items.append(item)
                 list.depth = max(list.depth, item.depth + 1)
             }
@@ -319,6 +322,8 @@ struct Unpickler {
             for i in stride(from: 0, to: items.count, by: 2) {
                 try nest(items[i], fail)
                 try nest(items[i + 1], fail)
+                // As for lists: the dict as its own key or value would be a reference cycle.
+                guard !dict.frozen else { throw fail("a dict contains itself (unsupported)") }
                 dict.set(items[i], items[i + 1])
             }
         case .opaque: break

@@ -67,6 +67,28 @@ final class BadInputTests: XCTestCase {
         }
     }
 
+    /// A container put inside itself would be a reference cycle that is never freed (the fuzzer
+    /// found it as a leak: Fuzz/reproducers/FuzzCheckpoint/pickle_dict_contains_itself.pt). The
+    /// dict as its own value, as its own key, and a list as its own item are each refused.
+    func testAContainerInsideItselfIsRefused() throws {
+        // PROTO 2, EMPTY_DICT, BINPUT 0, MARK, key, BINGET 0, SETITEMS, STOP: d = {"k": d}
+        let dictValue = Data([0x80, 0x02, 0x7d, 0x71, 0x00, 0x28, 0x58, 0x01, 0, 0, 0, 0x6b, 0x68, 0x00, 0x75, 0x2e])
+        // ... BINGET 0 as the key: {d: "v"}
+        let dictKey = Data([0x80, 0x02, 0x7d, 0x71, 0x00, 0x28, 0x68, 0x00, 0x58, 0x01, 0, 0, 0, 0x76, 0x75, 0x2e])
+        // EMPTY_LIST, BINPUT 0, MARK, BINGET 0, APPENDS: l = [l]
+        let list = Data([0x80, 0x02, 0x5d, 0x71, 0x00, 0x28, 0x68, 0x00, 0x65, 0x2e])
+        for (pkl, what) in [(dictValue, "a dict contains itself"), (dictKey, "a dict contains itself"), (list, "a list contains itself")] {
+            var u = Unpickler(ByteReader(pkl), at: 0, context: "test.pkl") { _ in .none }
+            XCTAssertThrowsError(try u.load()) { error in
+                XCTAssertTrue((error as? FormatError)?.message.contains("\(what) (unsupported)") == true, "\(error)")
+            }
+        }
+        // A dict holding another dict, and a list holding another list, still load.
+        let nested = Data([0x80, 0x02, 0x7d, 0x71, 0x00, 0x28, 0x58, 0x01, 0, 0, 0, 0x6b, 0x7d, 0x75, 0x2e])
+        var u = Unpickler(ByteReader(nested), at: 0, context: "test.pkl") { _ in .none }
+        guard case .dict(let d) = try u.load(), case .dict? = d["k"] else { return XCTFail("{'k': {}} did not load") }
+    }
+
     // MARK: truncated and corrupt files
 
     func testTruncatedFixturesNameTheFile() throws {
