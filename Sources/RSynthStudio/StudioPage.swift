@@ -7,11 +7,10 @@ import RobustSynthHost
 /// `#run=PATH`, `#compare=PATH|PATH`.
 enum StudioPage {
     /// The page for a server over `runs` (its real path): the empty gallery's hint names it.
+    /// A raw string, so the script's `${...}` and backslashes stay as written; `\#(...)` is the
+    /// one Swift interpolation in it.
     static func html(runs: String) -> String {
-        template.replacingOccurrences(of: "RUNS_FOLDER", with: RunReport.esc(runs))
-    }
-
-    static let template = #"""
+        #"""
     <!DOCTYPE html>
     <html lang="en"><head><meta charset="utf-8"><title>rsynth studio</title>
     <style>
@@ -38,7 +37,7 @@ enum StudioPage {
       <table><thead><tr><th></th><th>results</th><th>run</th><th>task</th><th>classifier</th><th>seed</th>
         <th>constraints</th><th>samples</th><th>judge</th><th>time</th><th>finished</th></tr></thead>
         <tbody id="runs"></tbody></table>
-      <p class="empty" id="none" hidden>No runs here yet: <code>rsynth run Examples/quickstart.yaml --out RUNS_FOLDER/quickstart</code>, then reload.</p>
+      <p class="empty" id="none" hidden>No runs here yet: <code>rsynth run Examples/quickstart.yaml --out \#(RunReport.esc(runs))/quickstart</code>, then reload.</p>
     </section>
     <section id="view" hidden></section>
     </main>
@@ -107,4 +106,5 @@ enum StudioPage {
     show();
     </script></body></html>
     """#
+    }
 }
