@@ -17,6 +17,8 @@ public struct RunOptions {
     public var quiet = false
     /// Set: each phase's wall time is added to it (`rsynth run --profile`).
     public var profile: RunProfile?
+    /// Seconds between progress lines off a terminal.
+    public var progressInterval: TimeInterval = Progress.logInterval
     public init(outputDirectory: String) { self.outputDirectory = outputDirectory }
 }
 
@@ -173,7 +175,8 @@ public final class PipelineRunner {
 
         let mine = items.indices.filter { $0 % options.shard.count == options.shard.index }
         let todo = mine.filter { !fm.fileExists(atPath: RunFolder.recordPath(dir, $0)) }
-        let progress = Progress(total: mine.count, label: spec.task.plugin.info.name, stepsPerItem: settings.steps + 1)
+        let progress = Progress(total: mine.count, label: spec.task.plugin.info.name, stepsPerItem: settings.steps + 1,
+                                interval: options.progressInterval)
         progress.enabled = !options.quiet
         var done = mine.count - todo.count
         var stepsDone = done * (settings.steps + 1)

@@ -17,11 +17,13 @@ public final class Progress {
     /// as samples stop.
     public lazy var plannedSteps = total * stepsPerItem
     public static let logInterval: TimeInterval = 5
+    /// Seconds between lines off a terminal (`rsynth run --progress-interval`).
+    let interval: TimeInterval
 
     public init(total: Int, label: String, unit: String = "samples", stepsPerItem: Int = 0,
-                interactive: Bool = isatty(STDERR_FILENO) != 0, start: Date = Date()) {
+                interactive: Bool = isatty(STDERR_FILENO) != 0, start: Date = Date(), interval: TimeInterval = Progress.logInterval) {
         self.total = total; self.label = label; self.unit = unit; self.stepsPerItem = stepsPerItem
-        self.interactive = interactive; self.start = start
+        self.interactive = interactive; self.start = start; self.interval = interval
     }
 
     /// "  step 120/5760": steps of every item of the run, done ones counted whole.
@@ -81,7 +83,7 @@ public final class Progress {
             // \u{1B}[K clears what a longer previous line left behind.
             return "\r\(label) [\(bar)] \(done)/\(total)\(steps)\(lossText)  ETA \(Progress.clock(eta))\u{1B}[K"
         }
-        guard force || now.timeIntervalSince(lastLine) >= Progress.logInterval else { return nil }
+        guard force || now.timeIntervalSince(lastLine) >= interval else { return nil }
         lastLine = now
         return "\(label): \(done)/\(total) \(unit)\(steps)\(lossText), elapsed \(Progress.clock(elapsed)), ETA \(Progress.clock(eta))\n"
     }
@@ -89,5 +91,41 @@ public final class Progress {
     public func finish() {
         guard enabled else { return }
         if interactive { FileHandle.standardError.write("\n".data(using: .utf8)!) }
+    }
+}
+
+/// One line that `Progress` writes off a terminal, read back: how `rsynth studio` follows the runs
+/// it started (`LABEL: DONE/TOTAL UNIT[  step S/P][  loss L], elapsed CLOCK, ETA CLOCK`).
+public struct ProgressLine: Equatable, Codable, Sendable {
+    public var label: String
+    public var done: Int
+    public var total: Int
+    public var step: Int?
+    public var planned: Int?
+    public var loss: Double?
+    public var elapsed: String
+    public var eta: String
+
+    nonisolated(unsafe) static let pattern = try! NSRegularExpression(
+        pattern: #"^(.+): (\d+)/(\d+) \S+(?:  step (\d+)/(\d+))?(?:  loss (\S+))?, elapsed ([0-9:-]+), ETA ([0-9:-]+)$"#)
+
+    public init(label: String, done: Int, total: Int, step: Int?, planned: Int?, loss: Double?, elapsed: String, eta: String) {
+        self.label = label; self.done = done; self.total = total; self.step = step; self.planned = planned
+        self.loss = loss; self.elapsed = elapsed; self.eta = eta
+    }
+
+    /// nil for any other line (warnings, the summary, errors).
+    public init?(_ line: String) {
+        let ns = line as NSString
+        guard let m = Self.pattern.firstMatch(in: line, range: NSRange(location: 0, length: ns.length)) else { return nil }
+        func group(_ i: Int) -> String? {
+            let r = m.range(at: i)
+            return r.location == NSNotFound ? nil : ns.substring(with: r)
+        }
+        guard let done = group(2).flatMap({ Int($0) }), let total = group(3).flatMap({ Int($0) }) else { return nil }
+        label = group(1)!; self.done = done; self.total = total
+        step = group(4).flatMap { Int($0) }; planned = group(5).flatMap { Int($0) }
+        loss = group(6).flatMap { Double($0) }.flatMap { $0.isFinite ? $0 : nil }
+        elapsed = group(7)!; eta = group(8)!
     }
 }

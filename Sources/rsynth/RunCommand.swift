@@ -20,6 +20,8 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Run only shard I of N (0 <= I < N).", valueName: "I/N")) var shard: String?
     @Flag(help: "Also save each sample's start and result as float32 .npy (C, H, W).") var saveTensors = false
     @Flag(help: "No progress output.") var quiet = false
+    @Option(help: ArgumentHelp("Off a terminal, at most one progress line every this many seconds.", valueName: "seconds"))
+    var progressInterval: Double = Progress.logInterval
     @Flag(help: "Print where the run's wall time went: plugin loading, weights, seeds, engine forward and backward, objective, steps, judging, file writing.")
     var profile = false
 
@@ -38,6 +40,10 @@ struct RunCommand: ParsableCommand {
         if let shard { options.shard = try parseShard(shard) }
         options.saveTensors = saveTensors
         options.quiet = quiet
+        guard progressInterval.isFinite, progressInterval >= 0 else {
+            throw ValidationError("--progress-interval must be a number of seconds >= 0, got \(progressInterval)")
+        }
+        options.progressInterval = progressInterval
         if let runProfile {
             runProfile.add(.setup, RunProfile.elapsed(since: runProfile.started))
             options.profile = runProfile

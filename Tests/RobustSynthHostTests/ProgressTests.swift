@@ -32,4 +32,22 @@ final class ProgressTests: XCTestCase {
         XCTAssertEqual(p.line(done: 2, stepsDone: 42, loss: 0.5, force: true, now: t0 + 6),
                        "generation: 2/4 samples  step 42/84  loss 0.5000, elapsed 0:06, ETA 0:06\n")
     }
+
+    /// `rsynth studio` reads these lines back from the runs it starts: each one it writes parses
+    /// to the numbers in it, and other lines do not.
+    func testTheLinesParseBackToTheirNumbers() throws {
+        let t0 = Date(timeIntervalSince1970: 1_000_000)
+        let p = Progress(total: 8, label: "inpainting", stepsPerItem: 720, interactive: false, start: t0, interval: 0.5)
+        let line = try XCTUnwrap(p.line(done: 3, partial: 0.1, batchSize: 8, loss: 2.5, force: false, now: t0 + 6))
+        XCTAssertEqual(ProgressLine(String(line.dropLast())),
+                       ProgressLine(label: "inpainting", done: 3, total: 8, step: 2736, planned: 5760, loss: 2.5, elapsed: "0:06", eta: "0:07"))
+        // Half a second later is not too soon at this interval.
+        XCTAssertNotNil(p.line(done: 3, partial: 0.2, batchSize: 8, loss: 2.0, force: false, now: t0 + 6.5))
+        let fit = Progress(total: 10, label: "seeds fit", unit: "images", interactive: false, start: t0)
+        let plain = try XCTUnwrap(fit.line(done: 5, partial: 0, batchSize: 0, loss: nil, force: true, now: t0 + 2))
+        XCTAssertEqual(ProgressLine(String(plain.dropLast())),
+                       ProgressLine(label: "seeds fit", done: 5, total: 10, step: nil, planned: nil, loss: nil, elapsed: "0:02", eta: "0:02"))
+        XCTAssertNil(ProgressLine("rsynth: error: no such file"))
+        XCTAssertNil(ProgressLine("80 samples run, 0 already done, 80 of 80 in runs/x"))
+    }
 }
