@@ -6,6 +6,13 @@ public enum Interruption {
     nonisolated(unsafe) static var requested: sig_atomic_t = 0
 
     public static func install() {
+        // A parent may have started us with SIGINT blocked (rsynth studio's server threads
+        // block most signals, and children inherit the mask): unblock it, or Ctrl-C and the
+        // studio's Cancel would never arrive.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
         signal(SIGINT) { _ in
             if Interruption.requested != 0 { _exit(130) }
             Interruption.requested = 1
