@@ -115,6 +115,48 @@ final class TaskInvariantTests: XCTestCase {
         }
     }
 
+    /// A painted mask instead of the square (what the studio's mask painting makes): drawn at
+    /// twice the input size, white where to fill, grey elsewhere. Every sample fills exactly
+    /// that region, starting from the image's per-channel mean there.
+    func testInpaintingFillsAPaintedMask() throws {
+        let dir = TestSupport.temporaryDirectory("painted-mask")   // not run()'s, which it empties
+        var expected = [Float](repeating: 0, count: 256)
+        var px = [UInt8](repeating: 60, count: 32 * 32 * 3)
+        for y in 0..<16 { for x in 0..<16 where (2...5).contains(y) || (10...12).contains(x) {
+            expected[y * 16 + x] = 1
+            for dy in 0..<2 { for dx in 0..<2 { for c in 0..<3 { px[((2 * y + dy) * 32 + 2 * x + dx) * 3 + c] = c == 0 ? 255 : 230 } } }
+        } }
+        let mask = dir.appendingPathComponent("mask.png")
+        try ImageFile.writePNG(RGBImage(width: 32, height: 32, pixels: px), to: mask.path)
+        let out = try run(task: "{ plugin: inpainting, with: { count: 4, masks: [\(mask.path)] } }",
+                          constraints: "[ { plugin: l2-ball, with: { eps: 3 } }, { plugin: masked-penalty, with: { lambda: 1000 } } ]",
+                          steps: 20, stepSize: 0.1)
+        let samples = try TaskInvariants.check(out, eps: 3)
+        XCTAssertEqual(samples.count, 4)
+        for s in samples {
+            XCTAssertEqual(s.mask, expected)
+            for c in 0..<3 {
+                let inside = (0..<256).filter { expected[$0] == 1 }.map { s.start[c * 256 + $0] }
+                XCTAssertEqual(Set(inside).count, 1, "one value, the channel's mean, fills the mask")
+            }
+            let (inside, outside) = TaskInvariants.changeInsideOutside(s)
+            XCTAssertLessThan(outside, 0.3 * inside, "inside \(inside), outside \(outside)")
+        }
+
+        let spec = dir.appendingPathComponent("two.yaml")
+        TestSupport.write("""
+            version: 1
+            classifier: { plugin: linear, with: { classes: 10, size: 16 } }
+            seed: { plugin: dataset-image, with: { dataset: \(Self.dataset.path), labels: "10", transform: resize } }
+            task: { plugin: inpainting, with: { count: 3, masks: [\(mask.path), \(mask.path)] } }
+            constraints: [ { plugin: l2-ball, with: { eps: 3 } }, { plugin: masked-penalty, with: { lambda: 10 } } ]
+
+            """, to: spec)
+        let r = try TestSupport.rsynth(["run", spec.path, "--out", dir.appendingPathComponent("two").path, "--quiet"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.stderr, "rsynth: error: plugin 'inpainting': 'masks' has 2 pictures for 3 images ('count'): give one per image, or one for all\n")
+    }
+
     func testSuperResolutionStaysInItsBallAroundTheUpsampledImage() throws {
         let out = try run(task: "{ plugin: super-resolution, with: { count: 8, low_resolution: 8 } }",
                           constraints: "[ { plugin: l2-ball, with: { eps: 1 } } ]", steps: 20, stepSize: 0.2)
