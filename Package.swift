@@ -71,7 +71,7 @@ let package = Package(
         // ResNet family: layouts, reference implementation, fast path on ResNetKernels.
         .target(name: "ResNetEngine", dependencies: ["ResNetKernels", "Checkpoints", "RobustSynthCore"], exclude: ["README.md"]),
         // `rsynth studio`: the web app over a runs folder (Hummingbird).
-        .target(name: "RSynthStudio", dependencies: ["RobustSynthHost", .product(name: "Hummingbird", package: "hummingbird")]),
+        .target(name: "RSynthStudio", dependencies: ["RobustSynthHost", "ImageIO", .product(name: "Yams", package: "Yams"), .product(name: "Hummingbird", package: "hummingbird")]),
         .executableTarget(name: "rsynth",
                           dependencies: ["RobustSynthHost", "RobustSynthCore", "ImageIO", "Checkpoints",
                                          "ResNetEngine", "RSynthStudio",

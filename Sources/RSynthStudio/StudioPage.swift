@@ -1,18 +1,17 @@
 import RobustSynthHost
 
-/// The studio's single page: plain HTML, CSS and an ES module, no build step. It lists the runs
-/// from /api/runs (filters by task, classifier and class), opens a run's own index.html, and
-/// puts two runs side by side (the robust and the standard model on the same seeds is the
-/// paper's comparison). Views are in the URL's hash, so they can be bookmarked:
-/// `#run=PATH`, `#compare=PATH|PATH`.
+/// The studio's single page: plain HTML and CSS here, ES modules in StudioScripts (served from
+/// app/), no build step. Views are in the URL's hash, so they can be bookmarked: the gallery
+/// (``), a run (`#run=PATH`), two side by side (`#compare=PATH|PATH`), the new-run form (`#new`).
 enum StudioPage {
     /// The page for a server over `runs` (its real path): the empty gallery's hint names it.
     /// A raw string, so the script's `${...}` and backslashes stay as written; `\#(...)` is the
     /// one Swift interpolation in it.
-    static func html(runs: String) -> String {
+    static func html(runs: String, token: String) -> String {
         #"""
     <!DOCTYPE html>
     <html lang="en"><head><meta charset="utf-8"><title>rsynth studio</title>
+    <meta name="rsynth-token" content="\#(token)">
     <style>
     body { font: 14px/1.4 system-ui, sans-serif; margin: 0; color: #222; }
     header { background: #23395d; color: #fff; padding: 8px 16px; display: flex; gap: 16px; align-items: center; }
@@ -24,8 +23,22 @@ enum StudioPage {
     .pair { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; }
     iframe { width: 100%; height: 80vh; border: 1px solid #ccc; }
     .empty { color: #666; padding: 24px 0; }
+    .compose { display: grid; grid-template-columns: minmax(420px, 3fr) minmax(320px, 2fr); gap: 20px; align-items: start; }
+    fieldset { border: 1px solid #ccd; margin: 0 0 10px; padding: 6px 10px; } legend { font-weight: 600; }
+    .field { margin: 4px 0 6px; } .field label { display: flex; gap: 8px; align-items: center; }
+    .key { min-width: 110px; font-family: ui-monospace, monospace; } .field input:not([type=checkbox]) { flex: 1; }
+    .help, .doc, .note { color: #666; font-size: 12px; } .help { margin-left: 118px; }
+    .err { color: #b00020; white-space: pre-wrap; font-size: 13px; } .err:empty { display: none; }
+    .use { border-top: 1px dashed #dde; padding-top: 4px; } .sub { margin-left: 12px; }
+    .actions { display: flex; gap: 8px; align-items: center; margin: 8px 0; } button.primary { font-weight: 600; }
+    #problems { color: #b00020; } pre { background: #f6f6f6; padding: 6px; overflow: auto; max-height: 320px; }
+    .job { border: 1px solid #ccd; padding: 6px; margin-bottom: 8px; } .job progress { width: 100%; }
+    .job .samples img { height: 40px; image-rendering: pixelated; margin: 1px; } .state { font-weight: 600; }
+    .job.failed .state { color: #b00020; } .job.done .state { color: #1b7f3b; }
+    canvas#canvas { border: 1px solid #999; touch-action: none; width: 256px; height: 256px; image-rendering: pixelated; cursor: crosshair; }
+    .tools { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin: 4px 0; }
     </style></head><body>
-    <header><strong>rsynth studio</strong><a href="#" id="home">Runs</a><span id="status"></span></header>
+    <header><strong>rsynth studio</strong><a href="#" id="home">Runs</a><a href="#new" id="new-link">New run</a><span id="queue-count"></span><span id="status"></span></header>
     <main>
     <section id="gallery">
       <div class="filters">
@@ -40,71 +53,38 @@ enum StudioPage {
       <p class="empty" id="none" hidden>No runs here yet: <code>rsynth run Examples/quickstart.yaml --out \#(RunReport.esc(runs))/quickstart</code>, then reload.</p>
     </section>
     <section id="view" hidden></section>
+    <section id="new" hidden><div class="compose">
+      <form id="form" autocomplete="off">
+        <div class="field"><label><span class="key">start from</span> <select id="example"></select></label>
+          <div class="help">An example spec shipped with rsynth, or <a href="#new" id="paste-open">paste a spec</a>. Every field below comes from the plugins' own parameters.</div></div>
+        <div id="paste" hidden><textarea id="paste-text" rows="10" cols="60" placeholder="version: 1&#10;classifier: ..."></textarea>
+          <div><button type="button" id="paste-load">Use this spec</button></div><div class="err" data-for="paste"></div></div>
+        <div class="field"><label><span class="key">run name *</span> <input id="name" data-field="name"></label>
+          <div class="help">The run's folder under the runs folder; the same name and spec again resumes it.</div><div class="err" data-for="name"></div></div>
+        <fieldset id="sec-classifier"></fieldset><fieldset id="sec-seed"></fieldset><fieldset id="sec-task"></fieldset>
+        <fieldset id="sec-constraints"></fieldset><fieldset id="sec-optimizer"></fieldset><fieldset id="sec-judge"></fieldset>
+        <div class="actions"><button type="button" id="check">Check</button><button type="button" id="download">Download YAML</button>
+          <button type="button" id="run" class="primary">Run</button><span id="form-status"></span></div>
+        <ul id="problems"></ul>
+        <details id="yaml-box"><summary>The spec as YAML</summary><pre id="yaml"></pre></details>
+      </form>
+      <aside>
+        <h3>Queue</h3><div id="jobs"></div>
+        <h3>Images</h3>
+        <div class="note">Upload photos (for dataset-image: one folder per class), or draw a sketch, or paint a mask on an image; they are stored as PNG in the runs folder's data/ and their path goes into a field.</div>
+        <div class="tools"><label>folder <input id="up-folder" value="uploads" size="14"></label>
+          <label>photos <input type="file" id="up-files" accept="image/png,image/jpeg" multiple></label></div>
+        <div class="tools"><label>draw <select id="draw-mode"><option value="sketch">a sketch (black on white)</option><option value="mask">a mask (white: to fill)</option></select></label>
+          <label>brush <input type="range" id="brush" min="1" max="40" value="8"></label>
+          <label>on <input type="file" id="draw-image" accept="image/png,image/jpeg"></label><button type="button" id="draw-clear">Clear</button></div>
+        <canvas id="canvas" width="256" height="256"></canvas>
+        <div class="tools"><label>name <input id="draw-name" value="drawing-1" size="12"></label><button type="button" id="draw-save">Store the drawing</button></div>
+        <div class="tools"><label>into <select id="up-target"></select></label></div>
+        <ul id="uploads"></ul>
+      </aside>
+    </div></section>
     </main>
-    <script type="module">
-    const $ = (id) => document.getElementById(id);
-    const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
-    const file = (run, name) => "files/" + run.split("/").map(encodeURIComponent).join("/") + "/" + name;
-    let all = [];
-
-    async function load() {
-      const q = new URLSearchParams();
-      for (const k of ["task", "classifier", "class"]) if ($(k).value) q.set(k, $(k).value);
-      const r = await fetch("api/runs?" + q);
-      const { runs } = await r.json();
-      if (!q.toString()) { all = runs; fillFilters(); }
-      $("runs").innerHTML = runs.map((e) => `<tr data-path="${esc(e.path)}">
-        <td><input type="checkbox" class="pick" value="${esc(e.path)}"></td>
-        <td>${e.grid ? `<img class="thumb" loading="lazy" src="${esc(file(e.path, e.grid))}" alt="">` : ""}</td>
-        <td>${esc(e.path)}</td><td>${esc(e.task)}</td><td>${esc(e.classifier)}</td><td>${esc(e.seed)}</td>
-        <td>${esc(e.constraints.join("; "))}</td><td>${e.samples} of ${e.total}${e.complete ? "" : " (incomplete)"}</td>
-        <td>${e.agreement == null ? "" : (100 * e.agreement).toFixed(1) + "%"}</td>
-        <td>${e.seconds.toFixed(1)} s</td><td>${new Date(e.modified * 1000).toLocaleString()}</td></tr>`).join("");
-      $("none").hidden = runs.length > 0;
-      $("status").textContent = `${runs.length} run${runs.length == 1 ? "" : "s"}`;
-    }
-
-    function fillFilters() {
-      const sets = { task: new Set(), classifier: new Set(), class: new Set() };
-      for (const e of all) { sets.task.add(e.task); sets.classifier.add(e.classifier); e.classes.forEach((c) => sets.class.add(c)); }
-      for (const k in sets) {
-        const keep = $(k).value;
-        $(k).innerHTML = `<option value="">any</option>` + [...sets[k]].sort().map((v) => `<option>${esc(v)}</option>`).join("");
-        $(k).value = keep;
-      }
-    }
-
-    function show() {
-      const h = new URLSearchParams(location.hash.slice(1));
-      const run = h.get("run"), pair = h.get("compare");
-      $("gallery").hidden = !!(run || pair);
-      $("view").hidden = !(run || pair);
-      if (run) $("view").innerHTML = `<iframe title="run" src="${esc(file(run, "index.html"))}"></iframe>`;
-      else if (pair) {
-        const [a, b] = pair.split("|");
-        $("view").innerHTML = `<div class="pair">${[a, b].map((p) => `<div><h3>${esc(p)}</h3><iframe title="${esc(p)}" src="${esc(file(p, "index.html"))}"></iframe></div>`).join("")}</div>`;
-      }
-    }
-
-    $("runs").addEventListener("click", (ev) => {
-      if (ev.target.classList.contains("pick")) {
-        const picked = [...document.querySelectorAll(".pick:checked")];
-        $("compare").disabled = picked.length != 2;
-        return;
-      }
-      const row = ev.target.closest("tr");
-      if (row) location.hash = "run=" + encodeURIComponent(row.dataset.path);
-    });
-    $("compare").addEventListener("click", () => {
-      const picked = [...document.querySelectorAll(".pick:checked")].map((c) => c.value);
-      if (picked.length == 2) location.hash = "compare=" + encodeURIComponent(picked.join("|"));
-    });
-    for (const k of ["task", "classifier", "class"]) $(k).addEventListener("change", load);
-    $("home").addEventListener("click", (ev) => { ev.preventDefault(); location.hash = ""; });
-    window.addEventListener("hashchange", show);
-    await load();
-    show();
-    </script></body></html>
+    <script type="module" src="app/main.js"></script></body></html>
     """#
     }
 }

@@ -44,6 +44,13 @@ public enum StudioPaths {
         return String(cString: p)
     }
 
+    /// A name the studio creates files or folders by (a run folder, an upload): letters, digits,
+    /// '.', '-' and '_', at most 100, not starting with '.'.
+    public static func isPlainName(_ s: String) -> Bool {
+        !s.isEmpty && s.utf8.count <= 100 && !s.hasPrefix(".")
+            && s.unicodeScalars.allSatisfy { ($0.isASCII && CharacterSet.alphanumerics.contains($0)) || "._-".unicodeScalars.contains($0) }
+    }
+
     /// The Content-Type of a file the studio serves, by its extension.
     public static func contentType(_ path: String) -> String {
         switch (path as NSString).pathExtension.lowercased() {

@@ -1,19 +1,33 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import RobustSynthHost
 
-/// `rsynth studio`: a local web app over a runs folder, served by Hummingbird. This slice is
-/// read-only: the gallery (`GET /api/runs`, filterable by task, classifier and class), every
-/// file of a run folder (`GET /files/<run>/<file>`, the run page being its index.html), and the
-/// page that shows them (`GET /`: gallery, run page, two runs side by side). Only files inside
-/// the runs folder are served (StudioPaths); a bad request gets a 4xx with a one-line reason.
+/// `rsynth studio`: a local web app over a runs folder, served by Hummingbird.
+/// - Reading: the gallery (`GET /api/runs`, filterable by task, classifier and class), every
+///   file of a run folder (`GET /files/<run>/<file>`, the run page being its index.html), the
+///   pipeline's JSON Schema the form is built from (`/api/schema`), the example specs it can
+///   start from (`/api/examples`), the queue (`/api/jobs`), and the page (`GET /`).
+/// - Changing (POST, each with the page's per-session token in `X-RSynth-Token`): validate a
+///   draft (`/api/validate`), read pasted YAML (`/api/parse`), queue a run (`/api/jobs`),
+///   cancel one (`/api/jobs/ID/cancel`), store an image (`/api/uploads`).
+/// Only files inside the runs folder and the examples are read, only RUNS/NAME, RUNS/data and
+/// RUNS/.studio are written (StudioPaths); a bad request gets a 4xx with a one-line reason.
 public struct StudioServer {
     public let runs: String
     public let host: String
     public let port: Int
+    let catalog: PluginCatalog
+    let examples: String?
+    let jobs: StudioJobs
+    /// The page carries it; every POST must send it back, so another site's page cannot make
+    /// this server run or store anything (it cannot read the page to learn the token).
+    public let token: String
 
-    /// `runs` must exist; it is resolved to its real path once, here.
-    public init(runs: String, host: String, port: Int) throws {
+    /// `runs` must exist; it is resolved to its real path once, here. Runs are started as
+    /// `executable run ... extraRunArguments`.
+    public init(runs: String, host: String, port: Int, catalog: PluginCatalog, executable: URL,
+                extraRunArguments: [String] = [], examples: String?) throws {
         guard let real = StudioPaths.realPath(runs) else {
             throw StudioError("runs folder \(runs) does not exist: run a spec first (rsynth run SPEC --out \(runs)/NAME) or pass --runs DIR")
         }
@@ -22,15 +36,26 @@ public struct StudioServer {
             throw StudioError("runs folder \(runs) is not a folder")
         }
         self.runs = real; self.host = host; self.port = port
+        self.catalog = catalog; self.examples = examples
+        self.jobs = StudioJobs(executable: executable, runs: real, extraArguments: extraRunArguments)
+        var bytes = [UInt8](repeating: 0, count: 24)
+        for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
+        token = bytes.map { String(format: "%02x", $0) }.joined()
     }
 
     func router() -> Router<BasicRequestContext> {
         let router = Router()
         let runs = self.runs
         let cache = RunGallery.Cache()
-        let page = StudioPage.html(runs: runs)
+        let page = StudioPage.html(runs: runs, token: token)
         router.get("/") { _, _ in
             Self.response(.ok, "text/html; charset=utf-8", page)
+        }
+        router.get("/app/:file") { _, context in
+            guard let name = context.parameters.get("file"), let script = StudioScripts.named(name) else {
+                return Self.response(.notFound, "text/plain; charset=utf-8", "rsynth studio: no such script\n")
+            }
+            return Self.response(.ok, "text/javascript; charset=utf-8", script)
         }
         router.get("/api/runs") { request, _ in
             let q = request.uri.queryParameters
@@ -61,6 +86,7 @@ public struct StudioServer {
                 return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
             }
         }
+        StudioAPI(runs: runs, catalog: catalog, examples: examples, jobs: jobs, token: token).add(to: router)
         return router
     }
 
@@ -82,6 +108,7 @@ public struct StudioServer {
                 ready("http://\(host.contains(":") ? "[\(host)]" : host):\(bound)/")
             })
         try await app.runService()
+        jobs.stop()
     }
 }
 

@@ -41,25 +41,10 @@ final class StudioTests: XCTestCase {
         try! FileManager.default.createSymbolicLink(atPath: runs.appendingPathComponent("first/leak.txt").path,
                                                     withDestinationPath: dir.appendingPathComponent("secret.txt").path)
 
-        let p = Process()
-        p.executableURL = TestSupport.rsynth
-        p.arguments = ["studio", "--runs", runs.path, "--port", "0"]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try! p.run()
-        server = p
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        let text = String(decoding: line, as: UTF8.self)
-        let url = text.split(separator: " ").first { $0.hasPrefix("http://") }.map(String.init) ?? ""
-        precondition(!url.isEmpty, "rsynth studio printed: \(text)")
-        base = url
-        firstLine = text
+        let studio = StudioProcess(runs: runs)
+        server = studio.process
+        base = studio.base
+        firstLine = studio.firstLine
     }
 
     nonisolated(unsafe) static var firstLine = ""
@@ -134,7 +119,11 @@ final class StudioTests: XCTestCase {
         XCTAssertEqual(grid.body, try Data(contentsOf: Self.runs.appendingPathComponent("first/grid.png")))
         let app = try get("")
         XCTAssertEqual(app.status, 200)
-        XCTAssertTrue(app.text.contains("<title>rsynth studio</title>") && app.text.contains("api/runs"), app.text)
+        XCTAssertTrue(app.text.contains("<title>rsynth studio</title>") && app.text.contains(#"src="app/main.js""#), app.text)
+        let gallery = try get("app/gallery.js")
+        XCTAssertEqual(gallery.type, "text/javascript; charset=utf-8")
+        XCTAssertTrue(gallery.text.contains(#"fetch("api/runs?" + q)"#), gallery.text)
+        XCTAssertEqual(try get("app/nothing.js").status, 404)
         XCTAssertTrue(app.text.contains("--out \(StudioPaths.realPath(Self.runs.path)!)/quickstart</code>"), "the empty gallery's hint names this runs folder")
     }
 

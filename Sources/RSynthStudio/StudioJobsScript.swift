@@ -1,0 +1,52 @@
+extension StudioScripts {
+    /// The queue: progress, samples as they come, Cancel.
+    static let jobs = #"""
+// The queue: every run the studio started, newest first, with its progress (steps, loss, ETA),
+// its samples as they are written, and Cancel; polled while anything is queued or running.
+import { $, esc, file, post } from "./common.js";
+
+let timer = null, lastEnded = 0;
+
+export async function refresh() {
+  clearTimeout(timer);
+  let list = [];
+  try { list = (await (await fetch("api/jobs")).json()).jobs; } catch (e) { timer = setTimeout(refresh, 3000); return; }
+  $("jobs").innerHTML = list.length ? list.map(row).join("") : `<p class="empty">Nothing run from here yet.</p>`;
+  const active = list.filter((j) => j.state == "queued" || j.state == "running").length;
+  // A run that has just ended changes the gallery: say so (main reloads it).
+  const ended = list.filter((j) => j.state != "queued" && j.state != "running").length;
+  if (ended != lastEnded) { lastEnded = ended; window.dispatchEvent(new Event("rsynth:runs-changed")); }
+  $("queue-count").textContent = active ? `${active} in the queue` : "";
+  timer = setTimeout(refresh, active ? 700 : 3000);
+}
+
+function row(j) {
+  const p = j.progress;
+  const fraction = j.state == "done" ? 1 : p ? (p.planned ? p.step / p.planned : p.done / Math.max(p.total, 1)) : 0;
+  const numbers = p ? `${p.done}/${p.total} samples${p.planned ? `, step ${p.step}/${p.planned}` : ""}` +
+    `${p.loss != null ? `, loss ${p.loss.toFixed(4)}` : ""}${j.state == "running" ? `, ETA ${esc(p.eta)}` : ""}` : "";
+  const live = j.state == "queued" || j.state == "running";
+  return `<div class="job ${j.state}" data-job="${j.id}" data-name="${esc(j.name)}" data-state="${j.state}">` +
+    `<div><strong>${esc(j.name)}</strong> <span class="state">${j.state}</span> <span class="numbers">${numbers}</span> ` +
+    (live ? `<button type="button" class="cancel" data-job="${j.id}">Cancel</button>` : `<a href="#run=${encodeURIComponent(j.name)}">open the run</a>`) +
+    `</div><progress max="1" value="${fraction}"></progress>` +
+    `<div class="samples">${j.samples.slice(-40).map((s) => `<img src="${esc(file(j.name, s))}" alt="">`).join("")}</div>` +
+    (j.message && j.state != "done" ? `<pre>${esc(j.message)}</pre>` : "") + `</div>`;
+}
+
+$("jobs").addEventListener("click", async (ev) => {
+  if (!ev.target.classList.contains("cancel")) return;
+  ev.target.disabled = true;
+  await post(`api/jobs/${ev.target.dataset.job}/cancel`, {});
+  refresh();
+});
+
+// The form's text fields an uploaded path can go into (the drawing panel's "into").
+export function targets() {
+  const fields = [...$("form").querySelectorAll('input[data-kind="string"], input[data-kind="array"]')].map((e) => e.dataset.field);
+  const keep = $("up-target").value;
+  $("up-target").innerHTML = `<option value="">(none: just store)</option>` + fields.map((f) => `<option>${esc(f)}</option>`).join("");
+  if (fields.includes(keep)) $("up-target").value = keep;
+}
+"""#
+}
