@@ -75,6 +75,24 @@ quickstart() {
     contains "$out.log" "80 samples run, 0 already done, 80 of 80 in $out" && [ -s "$out/grid.png" ] \
         && python3 -c "import json,sys; sys.exit(json.load(open('$out/manifest.json'))['rsynth_version'] != '$version')"
 }
+# studio_examples RSYNTH EXAMPLES: `rsynth studio` offers the quickstart with its model under EXAMPLES.
+studio_examples() {
+    "$1" studio --runs "$tmp/studio-runs" --port 0 > "$tmp/studio.out" 2>&1 &
+    local pid=$! url="" ok=1
+    for _ in $(seq 100); do url="$(grep -o 'http://127.0.0.1:[0-9]*/' "$tmp/studio.out" | head -1)"; [ -n "$url" ] && break; sleep 0.1; done
+    [ -n "$url" ] && python3 - "$url" "$2" <<'EOF' && ok=0
+import json, sys, urllib.request
+url, examples = sys.argv[1], sys.argv[2]
+offered = json.load(urllib.request.urlopen(url + "api/examples"))["examples"]
+quick = [e for e in offered if e["name"] == "quickstart"]
+weights = quick[0]["spec"]["classifier"]["with"]["weights"] if quick else None
+if weights != examples + "/digits/models/digits-robust.pt":
+    print(f"  quickstart's weights: {weights}", file=sys.stderr)
+    sys.exit(1)
+EOF
+    kill "$pid"; wait "$pid" 2>/dev/null
+    [ "$ok" = 0 ] || { cat "$tmp/studio.out" >&2; return 1; }
+}
 manpage_renders() {   # manpage_renders PAGE: renders with no troff warning, names every subcommand
     MANWIDTH=100 man -l "$1" > "$tmp/man.txt" 2> "$tmp/man.err" && [ ! -s "$tmp/man.err" ] \
         && contains "$tmp/man.txt" "rsynth — Image synthesis with a single robust classifier" \
@@ -106,6 +124,7 @@ if $want_install; then
     check "the schema is installed where the examples' \$schema points" \
         test -f "$prefix/share/rsynth/examples/../Schemas/pipeline.schema.json"
     check "no pictures of the README (Examples/results) installed" test ! -e "$prefix/share/rsynth/examples/results"
+    check "the installed studio's new-run form starts from the installed examples" studio_examples "$rs" "$prefix/share/rsynth/examples"
 
     mapfile -t subcommands < <("$rs" --help | sed -n '/^SUBCOMMANDS:/,/^$/p' | sed -n 's/^  \([a-z][a-z-]*\).*/\1/p' | grep -v '^help$')
     # RSynth.swift's subcommands, less the hidden __scan-plugins.
