@@ -190,6 +190,21 @@ final class StudioRunTests: XCTestCase {
         }
     }
 
+    /// A run that fails in its child (here: another spec into a finished run's folder, which
+    /// `rsynth run` refuses) ends `failed` with the run's own error, and the server serves on.
+    func testARunThatFailsShowsItsErrorAndTheServerServesOn() throws {
+        let token = try client.token()
+        XCTAssertEqual(try client.post("api/jobs", json: ["name": "twice", "spec": Self.digits(perClass: 1, steps: 2, batch: 10)], token: token).status, 201)
+        XCTAssertEqual(try waitFor("twice") { $0["state"] as? String == "done" }["state"] as? String, "done")
+        XCTAssertEqual(try client.post("api/jobs", json: ["name": "twice", "spec": Self.digits(perClass: 1, steps: 3, batch: 10)], token: token).status, 201)
+        let failed = try waitFor("twice") { $0["state"] as? String == "failed" || $0["state"] as? String == "done" && ($0["id"] as? Int ?? 0) > 1 }
+        XCTAssertEqual(failed["state"] as? String, "failed", "\(failed)")
+        let message = failed["message"] as? String ?? ""
+        XCTAssertTrue(message.hasPrefix("rsynth: error: ") && message.contains(Self.runs.path + "/twice"), message)
+        XCTAssertEqual(try client.get("api/runs").status, 200)
+        XCTAssertEqual(try client.get("").status, 200)
+    }
+
     /// A JSON file's value with every wall time (keys naming seconds, and `timings`) removed.
     static func withoutTimes(_ url: URL) throws -> NSObject {
         func strip(_ v: Any) -> Any {

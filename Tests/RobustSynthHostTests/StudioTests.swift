@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import RSynthStudio
 import RSynthTestSupport
 import XCTest
@@ -54,26 +51,8 @@ final class StudioTests: XCTestCase {
         server?.waitUntilExit()
     }
 
-    struct Reply { let status: Int; let type: String; let body: Data; var text: String { String(decoding: body, as: UTF8.self) } }
-
     /// GET base + path exactly as written (no client-side normalisation of `..`).
-    func get(_ path: String) throws -> Reply {
-        var request = URLRequest(url: URL(string: Self.base)!)
-        request.url = URL(string: Self.base + path)
-        let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var reply: Reply?
-        nonisolated(unsafe) var failure: Error?
-        URLSession.shared.dataTask(with: request) { data, response, error in
-            if let h = response as? HTTPURLResponse {
-                reply = Reply(status: h.statusCode, type: h.value(forHTTPHeaderField: "Content-Type") ?? "", body: data ?? Data())
-            }
-            failure = error
-            done.signal()
-        }.resume()
-        done.wait()
-        if let failure { throw failure }
-        return reply!
-    }
+    func get(_ path: String) throws -> StudioClient.Reply { try StudioClient(base: Self.base).get(path) }
 
     func testItSaysWhereItListensAndThatOnlyThisMachineCanReachIt() {
         XCTAssertTrue(Self.firstLine.hasPrefix("rsynth studio: serving the runs in \(Self.runs.path) at http://127.0.0.1:"), Self.firstLine)
