@@ -190,6 +190,7 @@ public final class PipelineRunner {
         let pad = stop != nil
         struct Entered { let source: Tensor; let start: Tensor; let mask: Tensor?; let seed: UInt64; let sourceLabel: Int? }
         var entered = [Int: Entered]()
+        let written = RunFolder.Written()
         var next = 0
         var interrupted = false
         let pool = try PGDPool(classifier: classifier, constraints: constraints, taps: taps, objective: objective,
@@ -243,7 +244,8 @@ public final class PipelineRunner {
                                          initial_loss: result.lossHistory[0], target_probability: result.targetProbability,
                                          image: "", seed_image: "", start_image: nil, seed_tensor: nil, result_tensor: nil, mask_tensor: nil,
                                          losses: result.lossHistory, seconds: result.seconds,
-                                         judged_class: judged, stopped_at: result.stoppedAt)) }
+                                         judged_class: judged, stopped_at: result.stoppedAt),
+                    written: written) }
                 done += 1
             })
         } catch let e as NonFiniteValue {
@@ -261,7 +263,7 @@ public final class PipelineRunner {
         progress.finish()
         let manifest = try timed(.finalize) {
             try RunFolder.finalize(dir: dir, specPath: spec.path, classifier: spec.classifier.plugin.info.name,
-                                   elapsed: Date().timeIntervalSince(started))
+                                   elapsed: Date().timeIntervalSince(started), shards: [], written: written)
         }
         return RunSummary(directory: dir, manifest: manifest, ranSamples: todo.count, skippedSamples: mine.count - todo.count)
     }

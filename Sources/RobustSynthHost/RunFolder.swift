@@ -32,19 +32,33 @@ public enum RunFolder {
         }
     }
 
+    /// What a run wrote in this process: the images as encoded and the records, so `finalize`
+    /// does not decode again what it has just encoded (a resumed run's earlier samples, shards
+    /// and merges are read from the folder). PNG is lossless: the same pixels either way.
+    final class Written {
+        var images = [String: RGBImage]()
+        var records = [Int: SampleRecord]()
+    }
+
     /// Writes a sample's images (and tensors), then its record last: the record marks it done.
     static func writeSample(dir: String, index: Int, source: Tensor, start: Tensor, result: Tensor, mask: Tensor?,
-                            showStart: Bool, saveTensors: Bool, record: SampleRecord) throws {
+                            showStart: Bool, saveTensors: Bool, record: SampleRecord, written: Written? = nil) throws {
         var r = record
         let base = "samples/\(name(index))"
         func path(_ rel: String) -> String { (dir as NSString).appendingPathComponent(rel) }
+        func png(_ t: Tensor, _ rel: String) throws {
+            try ImageFile.requireFinite(t, for: path(rel))
+            let image = RGBImage(tensor: t)
+            try ImageFile.writePNG(image, to: path(rel))
+            written?.images[rel] = image
+        }
         r.image = base + ".png"
         r.seed_image = base + "-seed.png"
-        try ImageFile.writePNG(result, to: path(r.image))
-        try ImageFile.writePNG(source, to: path(r.seed_image))
+        try png(result, r.image)
+        try png(source, r.seed_image)
         if showStart {
             r.start_image = base + "-start.png"
-            try ImageFile.writePNG(start, to: path(r.start_image!))
+            try png(start, r.start_image!)
         }
         if saveTensors {
             r.seed_tensor = base + "-seed.npy"
@@ -57,13 +71,18 @@ public enum RunFolder {
             }
         }
         try JSONFiles.write(r, to: recordPath(dir, index))
+        written?.records[index] = r
     }
 
-    public static func records(in dir: String) throws -> [SampleRecord] {
+    public static func records(in dir: String) throws -> [SampleRecord] { try records(in: dir, written: nil) }
+
+    /// Every record in samples/, by name; one this process wrote is taken as it was written.
+    static func records(in dir: String, written: Written?) throws -> [SampleRecord] {
         let samples = (dir as NSString).appendingPathComponent("samples")
         let names = (try? FileManager.default.contentsOfDirectory(atPath: samples)) ?? []
         return try names.filter { $0.hasSuffix(".json") }.sorted().map {
-            try JSONFiles.read(SampleRecord.self, from: (samples as NSString).appendingPathComponent($0))
+            if let index = Int($0.dropLast(".json".count)), let r = written?.records[index] { return r }
+            return try JSONFiles.read(SampleRecord.self, from: (samples as NSString).appendingPathComponent($0))
         }
     }
 
@@ -80,10 +99,15 @@ public enum RunFolder {
     @discardableResult
     public static func finalize(dir: String, specPath: String, classifier: String, elapsed: Double,
                                 shards: [String] = []) throws -> RunManifest {
+        try finalize(dir: dir, specPath: specPath, classifier: classifier, elapsed: elapsed, shards: shards, written: nil)
+    }
+
+    static func finalize(dir: String, specPath: String, classifier: String, elapsed: Double,
+                         shards: [String], written: Written?) throws -> RunManifest {
         func path(_ rel: String) -> String { (dir as NSString).appendingPathComponent(rel) }
         let plan = try JSONFiles.read(RunPlan.self, from: path("run.json"))
-        let records = try self.records(in: dir)
-        func image(_ rel: String?) -> RGBImage? { rel.flatMap { try? ImageFile.read(path($0)) } }
+        let records = try self.records(in: dir, written: written)
+        func image(_ rel: String?) -> RGBImage? { rel.flatMap { written?.images[$0] ?? (try? ImageFile.read(path($0))) } }
 
         // The paper's Figure 2 (a row of results per class, its class written to its left), or
         // source | start | result triplets with their class above, wrapped and paged.
