@@ -17,15 +17,23 @@ public final class NearestNeighbourJudge {
     let blocks: [SIMD8<Float>]
     let blockCount: Int
 
-    public convenience init(dataset: String, labels classLabels: ClassLabels, shape: ImageShape, k: Int) throws {
+    /// `cacheFolder`: where the decoded images are kept between runs (nil: decode every time).
+    public convenience init(dataset: String, labels classLabels: ClassLabels, shape: ImageShape, k: Int,
+                            cacheFolder: String? = JudgeImageCache.folder()) throws {
         let data = try ImageFolderDataset(root: dataset, labels: classLabels)
         if !data.skipped.isEmpty {
             FileHandle.standardError.write(Data("rsynth: warning: judge: \(ImageFolderDataset.skippedText(data.skipped))\n".utf8))
         }
-        var points = [Float]()
-        points.reserveCapacity(data.items.count * shape.count)
-        for item in data.items {
-            points += Resample.classifierInput(try ImageFile.read(item.path).tensor(), height: shape.height, width: shape.width).data
+        let (m, d) = (data.items.count, shape.count)
+        // Decoded once per dataset and input size (JudgeImageCache), then read back.
+        let cached = cacheFolder.flatMap { JudgeImageCache.path(items: data.items, shape: shape, folder: $0) }
+        var points = cached.flatMap { JudgeImageCache.read($0, count: m, dimension: d) } ?? []
+        if points.isEmpty {
+            points.reserveCapacity(m * d)
+            for item in data.items {
+                points += Resample.classifierInput(try ImageFile.read(item.path).tensor(), height: shape.height, width: shape.width).data
+            }
+            if let cached, m > 0 { JudgeImageCache.write(points, count: m, dimension: d, to: cached) }
         }
         self.init(points: points, labels: data.items.map(\.label), shape: shape, k: k, dataset: dataset)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import ImageIO
 import RSynthTestSupport
 @testable import RobustSynthHost
 import RobustSynthCore
@@ -48,5 +49,52 @@ final class NearestNeighbourJudgeTests: XCTestCase {
             XCTAssertEqual(judge.classify(q[...]), expected)
         }
         XCTAssertEqual(exactHits, 15, "each training image queried is at distance 0 from itself")
+    }
+
+    /// The judge's images decoded once and read back from the cache folder: the same points as
+    /// decoding; the cache is what is read (planted values come back); a changed image or a
+    /// truncated file makes it decode again.
+    func testTheDecodedImagesAreCachedAndFollowTheirFiles() throws {
+        let dir = TestSupport.temporaryDirectory("judge-cache")
+        let data = dir.appendingPathComponent("data"), cache = dir.appendingPathComponent("cache").path
+        for (c, v) in [(0, UInt8(20)), (1, UInt8(200))] {
+            for i in 0..<3 {
+                let px = (0..<(4 * 4 * 3)).map { UInt8((Int(v) + $0 * (i + 1)) % 256) }
+                let path = data.appendingPathComponent("\(c)/\(i).png").path
+                try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try ImageFile.writePNG(RGBImage(width: 4, height: 4, pixels: px), to: path)
+            }
+        }
+        let shape = ImageShape(channels: 3, height: 8, width: 8)
+        func judge(_ folder: String?) throws -> NearestNeighbourJudge {
+            try NearestNeighbourJudge(dataset: data.path, labels: .numbered(2), shape: shape, k: 1, cacheFolder: folder)
+        }
+        let plain = try judge(nil)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: cache))
+        let first = try judge(cache)
+        XCTAssertEqual(first.points, plain.points)
+        let files = try FileManager.default.contentsOfDirectory(atPath: cache)
+        XCTAssertEqual(files.count, 1)
+        let file = cache + "/" + files[0]
+        XCTAssertTrue(files[0].hasPrefix("judge-v1-") && files[0].hasSuffix(".f32"), files[0])
+        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int, 24 + 6 * shape.count * 4)
+
+        // Planted values come back: the second judge read the file, not the images.
+        var planted = try Data(contentsOf: URL(fileURLWithPath: file))
+        planted.replaceSubrange(24..<28, with: withUnsafeBytes(of: Float(7.5)) { Data($0) })
+        try planted.write(to: URL(fileURLWithPath: file))
+        XCTAssertEqual(try judge(cache).points[0], 7.5)
+
+        // A truncated file is not ours: decoded again, and written whole again.
+        try planted.prefix(100).write(to: URL(fileURLWithPath: file))
+        XCTAssertEqual(try judge(cache).points, plain.points)
+        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int, 24 + 6 * shape.count * 4)
+
+        // An image changed: another key, its new pixels.
+        try ImageFile.writePNG(RGBImage(width: 4, height: 4, red: 255, green: 255, blue: 255), to: data.appendingPathComponent("1/2.png").path)
+        let changed = try judge(cache)
+        XCTAssertEqual(changed.points, try judge(nil).points)
+        XCTAssertNotEqual(changed.points, plain.points)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cache).count, 2)
     }
 }
