@@ -5,12 +5,14 @@
 # each, the rules taking turns within a round. Prints a Markdown table.
 #   bash Examples/compare-early-stopping.sh [RSYNTH] [ROUNDS]   (default .build/release/rsynth, 3)
 # OUT=DIR puts the run folders there instead of runs/compare-early-stopping (e.g. a RAM disk, to
-# take the file system's cost of creating files out of the wall time).
+# take the file system's cost of creating files out of the wall time). STEPS=N runs N steps
+# instead of the quickstart's 30 (60: the generation task's default, the paper's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rsynth=${1:-.build/release/rsynth}
 rounds=${2:-3}
 out=${OUT:-runs/compare-early-stopping}
+steps=${STEPS:-30}
 mkdir -p "$out"
 export RSYNTH_CACHE_DIR="${RSYNTH_CACHE_DIR:-$PWD/runs/.seed-cache}"
 
@@ -27,7 +29,8 @@ for round in $(seq "$rounds"); do
     for i in "${!rules[@]}"; do
         rule=${rules[$i]}
         spec="Examples/.compare-stop-$$.yaml"
-        sed -e 's/per_class: 8/per_class: 20/' -e "s/seed: 0 }/seed: 0${rule:+, $rule} }/" Examples/quickstart.yaml > "$spec"
+        sed -e 's/per_class: 8/per_class: 20/' -e "s/steps: 30,/steps: $steps,/" -e "s/seed: 0 }/seed: 0${rule:+, $rule} }/" \
+            Examples/quickstart.yaml > "$spec"
         rm -rf "${out:?}/$i"
         start=$(date +%s%N)
         "$rsynth" run "$spec" --out "$out/$i" --quiet > /dev/null
@@ -36,7 +39,7 @@ for round in $(seq "$rounds"); do
         times[$i]="${times[$i]:-} $(( (end - start) / 1000000 ))"
     done
 done
-echo "| stop | judge agreement | samples stopped | evaluations per sample (31 = all) | wall time (median of $rounds) |"
+echo "| stop | judge agreement | samples stopped | evaluations per sample ($((steps + 1)) = all) | wall time (median of $rounds) |"
 echo "| --- | --- | --- | --- | --- |"
 for i in "${!rules[@]}"; do
     python3 - "$out/$i/manifest.json" "${rules[$i]:-none}" ${times[$i]} <<'EOF'

@@ -32,5 +32,6 @@ echo "a 5-nearest-neighbour and a linear classifier (8x8 grey pixels), both on t
 printf '%-36s %-18s %-18s %s\n' "" "5-NN judge" "linear judge" "pictures"
 printf '%s\n' "${summary[@]}"
 echo
-echo "Robust and standard side by side: compare the grid.png files above (robust first)."
+echo "Robust and standard side by side: compare the grid.png files above (robust first), or in a browser:"
+echo "  $rsynth studio     (then open the address it prints: the runs, side by side, and New run to compose more)"
 echo "More: Examples/digits/*.yaml (inpainting, super-resolution, translation), Examples/imagenet/ (bring your own weights)."
