@@ -7,6 +7,13 @@ per sample) as a PyTorch eager loop with the `robustness` library's L2 PGD seman
 Run from the repository root after `swift build -c release` (PyTorch in a virtual environment
 outside the repository, e.g. /root/torch-venv; the tests never need it):
     /root/torch-venv/bin/python Tests/Fixtures/bench_end_to_end.py [--rounds 2] [--steps 60] [--batch 8]
+    /root/torch-venv/bin/python Tests/Fixtures/bench_end_to_end.py --task inpainting [--rounds 1] [--batch 2]
+
+`--task inpainting` is the paper's inpainting instead (Table 1: eps 21, 720 steps of 0.1; a 60x60
+patch filled with the image's per-channel mean, the masked penalty lambda * mean(((x0 - x)(1 -
+mask))^2) with lambda 10 added to the cross-entropy to the image's own class), on random 224x224
+images written as PNGs into an image folder that rsynth's dataset-image reads and PyTorch
+reads with PIL; the patch is at a random place on each side (the same work, other places).
 
 The PyTorch side (`--child`) is what a user of the library writes: torchvision's resnet50 in eval
 mode with the ImageNet normalisation inside, per step the per-example cross-entropy to the
@@ -36,16 +43,34 @@ def child(args):
     mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
     std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
     b = args.batch
-    x0 = torch.rand(b, 3, 224, 224)
-    target = torch.arange(b) % 1000
+    if args.task == "inpainting":
+        import numpy as np
+        images = [np.asarray(Image.open(os.path.join(args.images, str(i), "0.png")).convert("RGB")) for i in range(b)]
+        source = torch.tensor(np.stack(images)).permute(0, 3, 1, 2).float() / 255
+        keep = torch.ones(b, 1, 224, 224)
+        x0 = source.clone()
+        for i in range(b):
+            top, left = torch.randint(0, 224 - args.patch + 1, (2,)).tolist()
+            keep[i, :, top:top + args.patch, left:left + args.patch] = 0
+            x0[i] = torch.where(keep[i].bool(), source[i], source[i].mean(dim=(1, 2), keepdim=True))
+        target = torch.arange(b)
+    else:
+        x0 = torch.rand(b, 3, 224, 224)
+        target = torch.arange(b) % 1000
     x = x0.clone()
     best = x0.clone()
     best_loss = torch.full((b,), float("inf"))
     ce = torch.nn.CrossEntropyLoss(reduction="none")
 
+    def objective(x):
+        losses = ce(net((x - mean) / std), target)
+        if args.task == "inpainting":
+            losses = losses + args.penalty * (((x0 - x) * keep) ** 2).flatten(1).mean(dim=1)
+        return losses
+
     def losses_and_grad(x):
         x = x.clone().requires_grad_(True)
-        losses = ce(net((x - mean) / std), target)
+        losses = objective(x)
         (g,) = torch.autograd.grad(losses.sum(), x)
         return losses.detach(), g
 
@@ -57,7 +82,7 @@ def child(args):
         x = x - args.step_size * g / (norm + 1e-10)
         x = torch.clamp(x0 + torch.renorm(x - x0, p=2, dim=0, maxnorm=args.eps), 0, 1)
     with torch.no_grad():
-        losses = ce(net((x - mean) / std), target)
+        losses = objective(x)
     better = losses < best_loss
     best[better] = x[better]
     os.makedirs(args.out, exist_ok=True)
@@ -66,7 +91,17 @@ def child(args):
         Image.fromarray(a).save(os.path.join(args.out, "%06d.png" % i))
 
 
-def spec(weights, args):
+def spec(weights, args, images):
+    if args.task == "inpainting":
+        return f"""version: 1
+classifier: {{ plugin: resnet50, with: {{ weights: "{weights}" }} }}
+seed:       {{ plugin: dataset-image, with: {{ dataset: "{images}", labels: "1000", transform: resize }} }}
+task:       {{ plugin: inpainting, with: {{ count: {args.batch}, patch: {args.patch} }} }}
+constraints:
+  - {{ plugin: l2-ball, with: {{ eps: {args.eps} }} }}
+  - {{ plugin: masked-penalty, with: {{ lambda: {args.penalty} }} }}
+optimizer:  {{ steps: {args.steps}, step_size: {args.step_size}, use_best: true, batch_size: {args.batch}, seed: {args.seed} }}
+"""
     classes = ", ".join(str(c) for c in range(args.batch))
     return f"""version: 1
 classifier: {{ plugin: resnet50, with: {{ weights: "{weights}" }} }}
@@ -86,16 +121,25 @@ def timed(cmd):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rounds", type=int, default=2)
-    ap.add_argument("--steps", type=int, default=60)
-    ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--eps", type=float, default=40)
-    ap.add_argument("--step-size", type=float, default=1)
+    ap.add_argument("--task", choices=["generation", "inpainting"], default="generation")
+    ap.add_argument("--rounds", type=int, default=None, help="default 2 (generation), 1 (inpainting)")
+    ap.add_argument("--steps", type=int, default=None, help="default 60 (generation), 720 (inpainting)")
+    ap.add_argument("--batch", type=int, default=None, help="default 8 (generation), 2 (inpainting)")
+    ap.add_argument("--eps", type=float, default=None, help="default 40 (generation), 21 (inpainting)")
+    ap.add_argument("--step-size", type=float, default=None, help="default 1 (generation), 0.1 (inpainting)")
+    ap.add_argument("--patch", type=int, default=60)
+    ap.add_argument("--penalty", type=float, default=10, help="inpainting: the masked penalty's lambda")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--images", help=argparse.SUPPRESS)
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--weights", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    paper = {"generation": dict(rounds=2, steps=60, batch=8, eps=40, step_size=1),
+             "inpainting": dict(rounds=1, steps=720, batch=2, eps=21, step_size=0.1)}[args.task]
+    for k, v in paper.items():
+        if getattr(args, k) is None:
+            setattr(args, k, v)
     if args.child:
         return child(args)
 
@@ -105,9 +149,17 @@ def main():
     weights = os.path.join(work, "resnet50.pt")
     torch.manual_seed(0)
     torch.save(torchvision.models.resnet50().state_dict(), weights)
+    images = os.path.join(work, "images")
+    if args.task == "inpainting":   # one random image per class folder 0 ... batch-1
+        from PIL import Image
+        g = torch.Generator().manual_seed(1)
+        for i in range(args.batch):
+            os.makedirs(os.path.join(images, str(i)))
+            a = (torch.rand(224, 224, 3, generator=g) * 255).to(torch.uint8).numpy()
+            Image.fromarray(a).save(os.path.join(images, str(i), "0.png"))
     spec_path = os.path.join(work, "spec.yaml")
     with open(spec_path, "w") as f:
-        f.write(spec(weights, args))
+        f.write(spec(weights, args, images))
     print(f"machine: {cpu_name()}, {os.cpu_count()} cores; torch {torch.__version__}; "
           f"load before {os.getloadavg()[0]:.1f}", flush=True)
     times = {"pytorch": [], "rsynth": []}
@@ -115,14 +167,15 @@ def main():
         out = os.path.join(work, f"pytorch-{r}")
         times["pytorch"].append(timed([sys.executable, __file__, "--child", "--weights", weights, "--out", out,
                                        "--steps", str(args.steps), "--batch", str(args.batch), "--eps", str(args.eps),
-                                       "--step-size", str(args.step_size), "--seed", str(args.seed)]))
+                                       "--step-size", str(args.step_size), "--seed", str(args.seed), "--task", args.task,
+                                       "--images", images, "--patch", str(args.patch), "--penalty", str(args.penalty)]))
         times["rsynth"].append(timed([rsynth, "run", spec_path, "--out", os.path.join(work, f"rsynth-{r}"), "--quiet"]))
         print(f"round {r + 1}: PyTorch {times['pytorch'][-1]:.1f} s, rsynth {times['rsynth'][-1]:.1f} s", flush=True)
     with open(os.path.join(work, "rsynth-0", "manifest.json")) as f:
         assert len(json.load(f)["samples"]) == args.batch
     assert len([n for n in os.listdir(os.path.join(work, "pytorch-0")) if n.endswith(".png")]) == args.batch
     p, s = statistics.median(times["pytorch"]), statistics.median(times["rsynth"])
-    print(f"\ngeneration, ResNet-50 random weights, {args.batch} samples, {args.steps} steps, batch {args.batch}, "
+    print(f"\n{args.task}, ResNet-50 random weights, {args.batch} samples, {args.steps} steps, batch {args.batch}, "
           f"medians of {args.rounds} rounds, load after {os.getloadavg()[0]:.1f}:\n")
     print("| PyTorch eager loop, whole process | rsynth run, whole process | ratio rsynth / PyTorch |")
     print("|---|---|---|")
