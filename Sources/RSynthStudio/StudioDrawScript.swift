@@ -55,6 +55,14 @@ $("draw-image").addEventListener("change", () => {
   img.src = URL.createObjectURL(f);
 });
 
+// The form's text fields a stored path can go into ("into"); called whenever the form is rebuilt.
+export function targets() {
+  const fields = [...$("form").querySelectorAll('input[data-kind="string"], input[data-kind="array"]')].map((e) => e.dataset.field);
+  const keep = $("up-target").value;
+  $("up-target").innerHTML = `<option value="">(none: just store)</option>` + fields.map((f) => `<option>${esc(f)}</option>`).join("");
+  if (fields.includes(keep)) $("up-target").value = keep;
+}
+
 const plain = (s) => s.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^[._]+/, "") || "image";
 
 // Stores one image; its path goes into the chosen field (added to a list field).

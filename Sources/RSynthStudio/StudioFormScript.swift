@@ -7,6 +7,7 @@ extension StudioScripts {
 // each problem is; Run queues it.
 import { $, esc, post } from "./common.js";
 import * as jobs from "./jobs.js";
+import { targets } from "./draw.js";
 
 let schema = null, examples = [], state = { version: 1 };
 
@@ -38,8 +39,7 @@ export async function init() {
       render();
     } else if (ev.target.id == "use-judge") {
       state = collect();
-      state.judge = ev.target.checked ? (state.judge || {}) : undefined;
-      if (!ev.target.checked) delete state.judge;
+      if (ev.target.checked) state.judge ||= {}; else delete state.judge;
       render(ev.target.checked);
     }
   });
@@ -133,7 +133,7 @@ function render(judgeOn) {
   $("sec-judge").innerHTML = `<legend><label><input type="checkbox" id="use-judge"${on ? " checked" : ""}> Judge the results</label></legend>` +
     `<div class="help">${esc(schema.properties.judge.description)}</div><div class="err" data-for="judge"></div>` +
     (on ? settings("judge", schema.properties.judge, s.judge || {}) : "");
-  jobs.targets();
+  targets();
 }
 
 function value(el) {

@@ -9,11 +9,15 @@ export async function load() {
   const q = new URLSearchParams();
   for (const k of ["task", "classifier", "class"]) if ($(k).value) q.set(k, $(k).value);
   const r = await fetch("api/runs?" + q);
+  if (!r.ok) {
+    $("status").textContent = `cannot list the runs: HTTP ${r.status}`;
+    return;
+  }
   const { runs } = await r.json();
   if (!q.toString()) { all = runs; fillFilters(); }
   $("runs").innerHTML = runs.map((e) => `<tr data-path="${esc(e.path)}">
     <td><input type="checkbox" class="pick" value="${esc(e.path)}"></td>
-    <td>${e.grid ? `<img class="thumb" loading="lazy" src="${esc(file(e.path, e.grid))}" alt="">` : ""}</td>
+    <td>${e.grid ? `<img class="thumb" loading="lazy" src="${esc(file(e.path, e.grid))}" alt="grid of ${esc(e.path)}">` : ""}</td>
     <td>${esc(e.path)}</td><td>${esc(e.task)}</td><td>${esc(e.classifier)}</td><td>${esc(e.seed)}</td>
     <td>${esc(e.constraints.join("; "))}</td><td>${e.samples} of ${e.total}${e.complete ? "" : " (incomplete)"}</td>
     <td>${e.agreement == null ? "" : (100 * e.agreement).toFixed(1) + "%"}</td>

@@ -9,8 +9,17 @@ let timer = null, lastEnded = 0;
 
 export async function refresh() {
   clearTimeout(timer);
-  let list = [];
-  try { list = (await (await fetch("api/jobs")).json()).jobs; } catch (e) { timer = setTimeout(refresh, 3000); return; }
+  let list;
+  try {
+    const r = await fetch("api/jobs");
+    if (!r.ok) throw new Error(`HTTP ${r.status}`);
+    list = (await r.json()).jobs;
+  } catch (e) {
+    // The server stopped or restarted: say so where the queue was, and keep asking.
+    $("jobs").innerHTML = `<p class="err">Cannot reach the studio (${esc(e.message)}); trying again in 3 s.</p>`;
+    timer = setTimeout(refresh, 3000);
+    return;
+  }
   $("jobs").innerHTML = list.length ? list.map(row).join("") : `<p class="empty">Nothing run from here yet.</p>`;
   const active = list.filter((j) => j.state == "queued" || j.state == "running").length;
   // A run that has just ended changes the gallery: say so (main reloads it).
@@ -30,7 +39,7 @@ function row(j) {
     `<div><strong>${esc(j.name)}</strong> <span class="state">${j.state}</span> <span class="numbers">${numbers}</span> ` +
     (live ? `<button type="button" class="cancel" data-job="${j.id}">Cancel</button>` : `<a href="#run=${encodeURIComponent(j.name)}">open the run</a>`) +
     `</div><progress max="1" value="${fraction}"></progress>` +
-    `<div class="samples">${j.samples.slice(-40).map((s) => `<img src="${esc(file(j.name, s))}" alt="">`).join("")}</div>` +
+    `<div class="samples">${j.samples.slice(-40).map((s) => `<img src="${esc(file(j.name, s))}" alt="${esc(s)}" title="${esc(s)}">`).join("")}</div>` +
     (j.message && j.state != "done" ? `<pre>${esc(j.message)}</pre>` : "") + `</div>`;
 }
 
@@ -40,13 +49,5 @@ $("jobs").addEventListener("click", async (ev) => {
   await post(`api/jobs/${ev.target.dataset.job}/cancel`, {});
   refresh();
 });
-
-// The form's text fields an uploaded path can go into (the drawing panel's "into").
-export function targets() {
-  const fields = [...$("form").querySelectorAll('input[data-kind="string"], input[data-kind="array"]')].map((e) => e.dataset.field);
-  const keep = $("up-target").value;
-  $("up-target").innerHTML = `<option value="">(none: just store)</option>` + fields.map((f) => `<option>${esc(f)}</option>`).join("");
-  if (fields.includes(keep)) $("up-target").value = keep;
-}
 """#
 }

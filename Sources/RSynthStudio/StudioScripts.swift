@@ -14,7 +14,6 @@ import { $ } from "./common.js";
 import * as gallery from "./gallery.js";
 import * as form from "./form.js";
 import * as jobs from "./jobs.js";
-import "./draw.js";
 
 function show() {
   const h = new URLSearchParams(location.hash.slice(1));
