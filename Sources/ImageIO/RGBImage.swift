@@ -166,10 +166,14 @@ public enum ImageFile {
         throw ImageError("cannot write image '\(path)': the tensor \(tensor.shape) has \(bad) non-finite value\(bad == 1 ? "" : "s") (the first, \(tensor.data[i]), at \(index))")
     }
 
-    /// Example `index` of an image tensor as a PNG, refused if it holds NaN or infinity.
-    public static func writePNG(_ tensor: Tensor, index: Int = 0, to path: String) throws {
+    /// Example `index` of an image tensor as a PNG, refused if it holds NaN or infinity; returns
+    /// the 8-bit image written (what reading the file back gives).
+    @discardableResult
+    public static func writePNG(_ tensor: Tensor, index: Int = 0, to path: String) throws -> RGBImage {
         try requireFinite(tensor, for: path)
-        try writePNG(RGBImage(tensor: tensor, index: index), to: path)
+        let image = RGBImage(tensor: tensor, index: index)
+        try writePNG(image, to: path)
+        return image
     }
 
     /// Writes an 8-bit RGB PNG atomically (a temporary name in the same folder, then rename).

@@ -80,19 +80,6 @@ public final class StudioJobs: @unchecked Sendable {
         return job(id)
     }
 
-    /// Blocks until nothing is queued or running (tests; a server's shutdown).
-    public func waitUntilIdle(timeout: TimeInterval) -> Bool {
-        let end = Date().addingTimeInterval(timeout)
-        while Date() < end {
-            lock.lock()
-            let busy = running != nil || jobs.contains { $0.state == .queued }
-            lock.unlock()
-            if !busy { return true }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        return false
-    }
-
     /// Sends SIGINT to the running child and waits for it (the server is stopping).
     public func stop() {
         lock.lock()
@@ -102,10 +89,7 @@ public final class StudioJobs: @unchecked Sendable {
         if let r { kill(r.process.processIdentifier, SIGINT); r.process.waitUntilExit() }
     }
 
-    func samples(of name: String) -> [String] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: runs + "/" + name + "/samples")) ?? []
-        return names.filter { $0.hasSuffix(".png") && !$0.hasPrefix(".") && !$0.contains("-") }.sorted().map { "samples/" + $0 }
-    }
+    func samples(of name: String) -> [String] { RunFolder.resultImages(in: runs + "/" + name) }
 
     private func startNextLocked() {
         guard running == nil, let i = jobs.firstIndex(where: { $0.state == .queued }), let spec = specs[jobs[i].id] else { return }

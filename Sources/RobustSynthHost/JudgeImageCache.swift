@@ -15,21 +15,20 @@ public enum JudgeImageCache {
     static let magic = Array("RSJUDGE1".utf8)
 
     public static func folder(environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
-        guard let scanCache = PluginScanner.cachePath(environment: environment) else { return nil }
-        return (scanCache as NSString).deletingLastPathComponent
+        PluginScanner.cacheFolder(environment: environment)
     }
 
     /// The file for these images at this shape, or nil when an image cannot be stat'ed (then
     /// the caller decodes and gets the image's own error).
     static func path(items: [ImageFolderDataset.Item], shape: ImageShape, folder: String) -> String? {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix(_ s: String) { for b in s.utf8 { hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3 }; hash = (hash ^ 0xff) &* 0x100_0000_01b3 }
-        mix("v1 \(shape.channels)x\(shape.height)x\(shape.width) \(items.count)")
+        // One line per image, tab-separated, hashed as spec fingerprints are (FNV-1a, 64 bits).
+        var key = "v1 \(shape.channels)x\(shape.height)x\(shape.width) \(items.count)\n"
         for item in items {
             guard let id = FileIdentity(item.path) else { return nil }
-            mix("\(id.path) \(item.label) \(id.size) \(id.mtimeNs)")
+            key += "\(id.path)\t\(item.label)\t\(id.size)\t\(id.mtimeNs)\n"
         }
-        return (folder as NSString).appendingPathComponent("judge-v1-" + String(hash, radix: 16) + ".f32")
+        let hash = PipelineRunner.fingerprint(key).dropFirst("fnv1a64:".count)
+        return (folder as NSString).appendingPathComponent("judge-v1-\(hash).f32")
     }
 
     /// The m*d floats stored, or nil (no file, or not one of ours of this size).

@@ -47,14 +47,16 @@ public struct PluginScanner: Sendable {
     }
 
     public static func cachePath(environment: [String: String]) -> String? {
-        if let dir = environment["RSYNTH_CACHE_DIR"], !dir.isEmpty {
-            return (dir as NSString).appendingPathComponent("plugin-scan-v1.json")
-        }
-        if let xdg = environment["XDG_CACHE_HOME"], !xdg.isEmpty {
-            return (xdg as NSString).appendingPathComponent("rsynth/plugin-scan-v1.json")
-        }
+        cacheFolder(environment: environment).map { ($0 as NSString).appendingPathComponent("plugin-scan-v1.json") }
+    }
+
+    /// rsynth's cache folder (the plugin scan, the judge's images): $RSYNTH_CACHE_DIR, else
+    /// $XDG_CACHE_HOME/rsynth, else ~/.cache/rsynth; nil without any of them.
+    public static func cacheFolder(environment: [String: String]) -> String? {
+        if let dir = environment["RSYNTH_CACHE_DIR"], !dir.isEmpty { return dir }
+        if let xdg = environment["XDG_CACHE_HOME"], !xdg.isEmpty { return (xdg as NSString).appendingPathComponent("rsynth") }
         guard let home = environment["HOME"], !home.isEmpty else { return nil }
-        return (home as NSString).appendingPathComponent(".cache/rsynth/plugin-scan-v1.json")
+        return (home as NSString).appendingPathComponent(".cache/rsynth")
     }
 
     /// The result for each library (by the path given). A library missing from the answer could

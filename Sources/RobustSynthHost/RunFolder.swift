@@ -47,9 +47,8 @@ public enum RunFolder {
         let base = "samples/\(name(index))"
         func path(_ rel: String) -> String { (dir as NSString).appendingPathComponent(rel) }
         func png(_ t: Tensor, _ rel: String) throws {
-            try ImageFile.requireFinite(t, for: path(rel))
-            let image = RGBImage(tensor: t)
-            try ImageFile.writePNG(image, to: path(rel))
+            // Written first: `written?.images[rel] = try ...` would skip the write when nil.
+            let image = try ImageFile.writePNG(t, to: path(rel))
             written?.images[rel] = image
         }
         r.image = base + ".png"
@@ -75,6 +74,13 @@ public enum RunFolder {
     }
 
     public static func records(in dir: String) throws -> [SampleRecord] { try records(in: dir, written: nil) }
+
+    /// The results written so far, `samples/NNNNNN.png` by index, while a run is still going
+    /// (the manifest lists them only at the end).
+    public static func resultImages(in dir: String) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: (dir as NSString).appendingPathComponent("samples"))) ?? []
+        return names.filter { $0.hasSuffix(".png") && Int($0.dropLast(".png".count)) != nil }.sorted().map { "samples/" + $0 }
+    }
 
     /// Every record in samples/, by name; one this process wrote is taken as it was written.
     static func records(in dir: String, written: Written?) throws -> [SampleRecord] {
