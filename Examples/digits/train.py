@@ -48,9 +48,10 @@ def augment(x, gen, max_shift):
 
 
 def off_subspace_noise(shape, std, gen, block=2):
-    """Gaussian noise with every 2x2 block's mean over the three channels removed: zero in the
-    64-dim subspace the digits live in (grey, 2x2 blocks), so the robust model learns to ignore
-    what the data never varies and its input gradient spends PGD's L2 budget on the digit."""
+    """Gaussian noise with every block x block square's mean over the three channels removed: zero
+    in the subspace the images live in (grey; for the digits also 2x2 blocks, 64 dims), so the
+    robust model learns to ignore what the data never varies and its input gradient spends PGD's
+    L2 budget on the picture. block 1 removes only the grey component (Fashion-MNIST)."""
     n = std * torch.randn(shape, generator=gen)
     m = F.avg_pool2d(n.mean(dim=1, keepdim=True), block)
     return n - F.interpolate(m, scale_factor=block, mode="nearest")
@@ -72,6 +73,8 @@ def train(name, model, xtr, ytr, xte, yte, args, adv):
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda t: 0.5 * (1 + np.cos(np.pi * min(t, total) / total)))
     alpha = args.attack_lr_factor * args.eps / args.attack_steps
+    if getattr(args, "channels_last", False):
+        model.to(memory_format=torch.channels_last)
     t0 = time.time()
     for epoch in range(args.epochs):
         perm = torch.randperm(len(ytr), generator=gen)
@@ -82,7 +85,10 @@ def train(name, model, xtr, ytr, xte, yte, args, adv):
             if adv and args.noise > 0:  # robust model only: Gaussian noise augmentation
                 xb = torch.clamp(xb + args.noise * torch.randn(xb.shape, generator=gen).to(xb.device), 0, 1)
             if adv and getattr(args, "off_subspace_noise", 0) > 0:
-                xb = torch.clamp(xb + off_subspace_noise(xb.shape, args.off_subspace_noise, gen).to(xb.device), 0, 1)
+                noise = off_subspace_noise(xb.shape, args.off_subspace_noise, gen, getattr(args, "off_subspace_block", 2))
+                xb = torch.clamp(xb + noise.to(xb.device), 0, 1)
+            if getattr(args, "channels_last", False):  # the same arithmetic, about 1.4x faster on CPU
+                xb = xb.contiguous(memory_format=torch.channels_last)
             if adv:
                 model.eval()
                 xb, _, _ = l2_pgd(model, xb, yb, args.eps, alpha, args.attack_steps,
@@ -113,7 +119,7 @@ def robust_accuracy(model, x, y, eps, steps, factor):
 def training_arguments(**defaults):
     """The options of the training loop, shared with ../fashion/train.py, which passes its own
     defaults (any key of the dict below)."""
-    d = dict(epochs=40, batch=64, lr=0.1, wd=5e-4, shift=1, noise=0.15, off_subspace_noise=0.0, threads=2,
+    d = dict(epochs=40, batch=64, lr=0.1, wd=5e-4, shift=1, noise=0.15, off_subspace_noise=0.0, off_subspace_block=2, threads=2,
              eps=2.0, attack_steps=7, attack_lr_factor=2.5, widths="16,32,64", seed=0, out=MODELS)
     d.update(defaults)
     ap = argparse.ArgumentParser()
@@ -125,6 +131,10 @@ def training_arguments(**defaults):
     ap.add_argument("--noise", type=float, default=d["noise"], help="std of Gaussian input noise added before the attack (robust model only)")
     ap.add_argument("--off-subspace-noise", type=float, default=d["off_subspace_noise"],
                     help="std of Gaussian noise with zero 2x2-block grey mean added before the attack (robust model only)")
+    ap.add_argument("--off-subspace-block", type=int, default=d["off_subspace_block"],
+                    help="side of the squares whose grey mean the off-subspace noise removes (2: digits, 1: grey only)")
+    ap.add_argument("--channels-last", action="store_true",
+                    help="train in channels-last memory order (faster on CPU; results differ in the last bits)")
     ap.add_argument("--threads", type=int, default=d["threads"])
     ap.add_argument("--eps", type=float, default=d["eps"], help="L2 radius of the training attack")
     ap.add_argument("--attack-steps", type=int, default=d["attack_steps"])

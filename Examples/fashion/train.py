@@ -92,7 +92,9 @@ def main():
         json.dump(dict(meta, kind="robust", adversarial_training=dict(
             norm="L2", eps=args.eps, steps=args.attack_steps,
             step_size=args.attack_lr_factor * args.eps / args.attack_steps,
-            gaussian_noise_augmentation_std=args.noise, epochs=args.epochs),
+            gaussian_noise_augmentation_std=args.noise,
+            off_subspace_noise_augmentation_std=args.off_subspace_noise,
+            off_subspace_block=args.off_subspace_block, epochs=args.epochs),
             test_accuracy=round(acc, 4), test_accuracy_l2_pgd=round(racc, 4)),
             open(os.path.join(args.out, "fashion-robust.json"), "w"), indent=1)
 
