@@ -350,6 +350,28 @@ static void no_bf16_kernel(const rk_conv_desc *cd, const char *name, char *err, 
            name, cd->kernel, cd->kernel, cd->in_c, cd->out_c);
 }
 
+// Whether oneDNN has a Winograd forward kernel for this convolution with the sum post-op (and ReLU).
+static int wino_with_sum(rk_net *net, const dnnl_memory_desc_t *src_md, const dnnl_memory_desc_t *w_md,
+                         const dnnl_memory_desc_t *b_md, const dnnl_memory_desc_t *d_md, const dnnl_dims_t strides,
+                         const dnnl_dims_t pad, int relu) {
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t po = NULL;
+    if (dnnl_primitive_attr_create(&attr) != dnnl_success) return 0;
+    if (dnnl_post_ops_create(&po) != dnnl_success) { dnnl_primitive_attr_destroy(attr); return 0; }
+    dnnl_post_ops_append_sum(po, 1.0f);
+    if (relu) dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f);
+    dnnl_primitive_attr_set_post_ops(attr, po);
+    dnnl_post_ops_destroy(po);
+    dnnl_convolution_desc_t d;
+    dnnl_primitive_desc_t pd = NULL;
+    int ok = dnnl_convolution_forward_desc_init(&d, dnnl_forward_training, dnnl_convolution_winograd, src_md, w_md, b_md,
+                                                d_md, strides, pad, pad) == dnnl_success &&
+             dnnl_primitive_desc_create(&pd, &d, attr, net->engine, NULL) == dnnl_success;
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    dnnl_primitive_attr_destroy(attr);
+    return ok;
+}
+
 // Creates conv forward (+ post-ops: [sum], relu) and backward-data primitives.
 //   forward:       src [N, C, H, W] (src_md), w [O, C, K, K] (folded), b [O] -> dst [N, O, OH, OW]
 //   backward-data: diff_dst [N, O, OH, OW] -> diff_src [N, C, H, W] (same layouts as forward)
@@ -404,7 +426,10 @@ static int make_conv_w(rk_net *net, const rk_conv_desc *cd, const float *weight,
                                                      &b_md, &d_md, strides, pad, pad), name);
             st = dnnl_primitive_desc_create(&c->fwd_pd, &d, attr, net->engine, NULL);
         }
-        if (mode == 2 && (st != dnnl_success || strncmp(impl_of(c->fwd_pd), "ref", 3) == 0 || (wino && !c->wino_fwd))) {
+        // Winograd with the sum post-op beats direct with binary add; where this CPU has no
+        // Winograd kernel at all (AVX2 only), direct with binary add is the best there is.
+        if (mode == 2 && (st != dnnl_success || strncmp(impl_of(c->fwd_pd), "ref", 3) == 0 ||
+                          (wino && !c->wino_fwd && wino_with_sum(net, src_md, &w_any, &b_md, &d_md, strides, pad, relu)))) {
             if (st == dnnl_success) dnnl_primitive_desc_destroy(c->fwd_pd);
             c->fwd_pd = NULL;
             dnnl_primitive_attr_destroy(attr);
