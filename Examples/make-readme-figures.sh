@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every picture the README shows (Examples/results/), remade from the shipped digit models with
+# Every picture the README shows (Examples/results/), remade from the shipped digit and Fashion-MNIST models with
 # the release build: the generation grids of both models, the task table's grids and loss plots,
 # and (Examples/digits/make-representation-figures.sh) the representation tasks. Run from
 # anywhere after `swift build -c release`; the runs are left in runs/readme-figures/.
@@ -34,5 +34,14 @@ for task in inpainting super-resolution translation-3-to-8; do
     run "$task" "Examples/digits/$task.yaml"
     grid "$task" "$task.png"
     plot "$task" "loss-00-*.svg" "loss-$task.svg"
+done
+# The Fashion-MNIST demo: both models' generation, and the robust model's translation and restorations.
+for model in robust standard; do
+    run fashion-generation-uniform-$model Examples/fashion/generation-uniform-$model.yaml
+    grid fashion-generation-uniform-$model fashion-generation-uniform-$model.png
+done
+for task in translation-sneaker-to-ankle-boot translation-shirt-to-dress inpainting super-resolution; do
+    run "fashion-$task" "Examples/fashion/$task.yaml"
+    grid "fashion-$task" "fashion-$task.png"
 done
 RSYNTH="$rsynth" bash Examples/digits/make-representation-figures.sh

@@ -15,7 +15,7 @@ struct JudgeCommand: ParsableCommand {
         the largest whole divisor of the image side up to 14: 8 for the 16x16 digits, 14 for \
         Fashion-MNIST); --method knn is the k-NN on another folder. --check DIR also reports how \
         often the judge is right on real labelled images. Example: `rsynth judge \
-        runs/quickstart/generation-uniform-robust --dataset Examples/digits/data/train --check \
+        runs/quickstart/digits-generation-uniform-robust --dataset Examples/digits/data/train --check \
         Examples/digits/data/test`.
         """)
     @Argument(help: ArgumentHelp("A finished run folder (with manifest.json).", valueName: "run-folder")) var runFolder: String
