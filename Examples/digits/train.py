@@ -87,7 +87,7 @@ def train(name, model, xtr, ytr, xte, yte, args, adv):
             if adv and getattr(args, "off_subspace_noise", 0) > 0:
                 noise = off_subspace_noise(xb.shape, args.off_subspace_noise, gen, getattr(args, "off_subspace_block", 2))
                 xb = torch.clamp(xb + noise.to(xb.device), 0, 1)
-            if getattr(args, "channels_last", False):  # the same arithmetic, about 1.4x faster on CPU
+            if getattr(args, "channels_last", False):  # channels-last: faster on CPU (see --channels-last)
                 xb = xb.contiguous(memory_format=torch.channels_last)
             if adv:
                 model.eval()
