@@ -8,12 +8,16 @@ let all = [];
 export async function load() {
   const q = new URLSearchParams();
   for (const k of ["task", "classifier", "class"]) if ($(k).value) q.set(k, $(k).value);
-  const r = await fetch("api/runs?" + q);
-  if (!r.ok) {
-    $("status").textContent = `cannot list the runs: HTTP ${r.status}`;
+  let runs;
+  try {
+    const r = await fetch("api/runs?" + q);
+    if (!r.ok) throw new Error(`HTTP ${r.status}`);
+    runs = (await r.json()).runs;
+  } catch (e) {
+    // The server stopped, or answered with an error: say so; the page keeps what it showed.
+    $("status").textContent = `cannot list the runs: ${e.message}`;
     return;
   }
-  const { runs } = await r.json();
   if (!q.toString()) { all = runs; fillFilters(); }
   $("runs").innerHTML = runs.map((e) => `<tr data-path="${esc(e.path)}">
     <td><input type="checkbox" class="pick" value="${esc(e.path)}"></td>

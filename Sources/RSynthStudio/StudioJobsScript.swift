@@ -6,6 +6,7 @@ extension StudioScripts {
 import { $, esc, file, post } from "./common.js";
 
 let timer = null, lastEnded = 0;
+const cancelErrors = {};   // job id -> why its Cancel failed, shown in its row until it ends
 
 export async function refresh() {
   clearTimeout(timer);
@@ -38,6 +39,7 @@ function row(j) {
   return `<div class="job ${j.state}" data-job="${j.id}" data-name="${esc(j.name)}" data-state="${j.state}">` +
     `<div><strong>${esc(j.name)}</strong> <span class="state">${j.state}</span> <span class="numbers">${numbers}</span> ` +
     (live ? `<button type="button" class="cancel" data-job="${j.id}">Cancel</button>` : `<a href="#run=${encodeURIComponent(j.name)}">open the run</a>`) +
+    (live && cancelErrors[j.id] ? ` <span class="err">cannot cancel: ${esc(cancelErrors[j.id])}</span>` : "") +
     `</div><progress max="1" value="${fraction}"></progress>` +
     `<div class="samples">${j.samples.slice(-40).map((s) => `<img src="${esc(file(j.name, s))}" alt="${esc(s)}" title="${esc(s)}">`).join("")}</div>` +
     (j.message && j.state != "done" ? `<pre>${esc(j.message)}</pre>` : "") + `</div>`;
@@ -46,7 +48,13 @@ function row(j) {
 $("jobs").addEventListener("click", async (ev) => {
   if (!ev.target.classList.contains("cancel")) return;
   ev.target.disabled = true;
-  await post(`api/jobs/${ev.target.dataset.job}/cancel`, {});
+  let r;
+  try { r = await post(`api/jobs/${ev.target.dataset.job}/cancel`, {}); }
+  catch (e) { r = { ok: false, data: { error: e.message } }; }
+  if (!r.ok) {
+    // Not cancelled (the run ended meanwhile, or the server is gone): say why beside the button.
+    cancelErrors[ev.target.dataset.job] = r.data.error || "no answer";
+  }
   refresh();
 });
 """#
