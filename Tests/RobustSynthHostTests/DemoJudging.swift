@@ -49,6 +49,20 @@ enum DemoJudging {
         return json["agreement"] as! Double
     }
 
+    /// Prints both models' rates (the README's table) and checks them: the robust model at least
+    /// `robustAtLeast`, the standard one at most `standardAtMost`, by each judge, on `count` samples.
+    static func checkBars(_ what: String, robust: Rates, standard: Rates, count: Int = 200,
+                          robustAtLeast: (knn: Double, linear: Double), standardAtMost: (knn: Double, linear: Double),
+                          file: StaticString = #filePath, line: UInt = #line) {
+        print("\(what) (README's table): robust 5-NN \(robust.knn) linear \(robust.linear), standard 5-NN \(standard.knn) linear \(standard.linear), of \(robust.count)")
+        XCTAssertEqual(robust.count, count, file: file, line: line)
+        XCTAssertEqual(standard.count, count, file: file, line: line)
+        XCTAssertGreaterThanOrEqual(robust.knn, robustAtLeast.knn, "robust \(what) judged as the target", file: file, line: line)
+        XCTAssertGreaterThanOrEqual(robust.linear, robustAtLeast.linear, "robust \(what) judged as the target", file: file, line: line)
+        XCTAssertLessThanOrEqual(standard.knn, standardAtMost.knn, "standard \(what) judged as the target", file: file, line: line)
+        XCTAssertLessThanOrEqual(standard.linear, standardAtMost.linear, "standard \(what) judged as the target", file: file, line: line)
+    }
+
     static func rates(_ spec: String, dataset: String, replacing: [String: String] = [:],
                       file: StaticString = #filePath, line: UInt = #line) throws -> Rates {
         let out = try run(spec, replacing: replacing, file: file, line: line)

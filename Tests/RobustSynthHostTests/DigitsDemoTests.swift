@@ -16,13 +16,8 @@ final class DigitsDemoTests: XCTestCase {
     func testTranslationOfRealDigits() throws {
         let robust = try DemoJudging.rates("Examples/digits/translation-robust.yaml", dataset: train)
         let standard = try DemoJudging.rates("Examples/digits/translation-standard.yaml", dataset: train)
-        print("digits translation (README's table): robust 5-NN \(robust.knn) linear \(robust.linear), standard 5-NN \(standard.knn) linear \(standard.linear), of \(robust.count)")
-        XCTAssertEqual(robust.count, 200)
-        XCTAssertEqual(standard.count, 200)
-        XCTAssertGreaterThanOrEqual(robust.knn, 0.75, "robust translation judged as the target")
-        XCTAssertGreaterThanOrEqual(robust.linear, 0.75, "robust translation judged as the target")
-        XCTAssertLessThanOrEqual(standard.knn, 0.30, "standard translation judged as the target")
-        XCTAssertLessThanOrEqual(standard.linear, 0.30, "standard translation judged as the target")
+        DemoJudging.checkBars("digits translation", robust: robust, standard: standard,
+                              robustAtLeast: (0.75, 0.75), standardAtMost: (0.30, 0.30))
         _ = try TaskInvariants.check(robust.run, eps: 8)
     }
 
@@ -30,12 +25,8 @@ final class DigitsDemoTests: XCTestCase {
         let robust = try DemoJudging.rates("Examples/quickstart.yaml", dataset: train, replacing: ["per_class: 8": "per_class: 20"])
         let standard = try DemoJudging.rates("Examples/digits/generation-uniform-standard.yaml", dataset: train,
                                              replacing: ["per_class: 8": "per_class: 20"])
-        print("digits generation from uniform noise (README's table): robust 5-NN \(robust.knn) linear \(robust.linear), standard 5-NN \(standard.knn) linear \(standard.linear), of \(robust.count)")
-        XCTAssertEqual(robust.count, 200)
-        XCTAssertGreaterThanOrEqual(robust.knn, 0.75, "robust generation judged as the target")
-        XCTAssertGreaterThanOrEqual(robust.linear, 0.55, "robust generation judged as the target")
-        XCTAssertLessThanOrEqual(standard.knn, 0.40, "standard generation judged as the target")
-        XCTAssertLessThanOrEqual(standard.linear, 0.30, "standard generation judged as the target")
+        DemoJudging.checkBars("digits generation from uniform noise", robust: robust, standard: standard,
+                              robustAtLeast: (0.75, 0.55), standardAtMost: (0.40, 0.30))
         _ = try TaskInvariants.check(robust.run, eps: 12)
     }
 

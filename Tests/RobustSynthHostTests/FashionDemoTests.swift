@@ -18,26 +18,16 @@ final class FashionDemoTests: XCTestCase {
                                            replacing: ["per_class: 8": "per_class: 20"])
         let standard = try DemoJudging.rates("Examples/fashion/generation-uniform-standard.yaml", dataset: train,
                                              replacing: ["per_class: 8": "per_class: 20"])
-        print("Fashion-MNIST generation from uniform noise (README's table): robust 5-NN \(robust.knn) linear \(robust.linear), standard 5-NN \(standard.knn) linear \(standard.linear), of \(robust.count)")
-        XCTAssertEqual(robust.count, 200)
-        XCTAssertEqual(standard.count, 200)
-        XCTAssertGreaterThanOrEqual(robust.knn, 0.38, "robust generation judged as the target")
-        XCTAssertGreaterThanOrEqual(robust.linear, 0.36, "robust generation judged as the target")
-        XCTAssertLessThanOrEqual(standard.knn, 0.30, "standard generation judged as the target")
-        XCTAssertLessThanOrEqual(standard.linear, 0.30, "standard generation judged as the target")
+        DemoJudging.checkBars("Fashion-MNIST generation from uniform noise", robust: robust, standard: standard,
+                              robustAtLeast: (0.38, 0.36), standardAtMost: (0.30, 0.30))
         _ = try TaskInvariants.check(robust.run, eps: 40)
     }
 
     func testTranslationToAnotherClass() throws {
         let robust = try DemoJudging.rates("Examples/fashion/translation-robust.yaml", dataset: train)
         let standard = try DemoJudging.rates("Examples/fashion/translation-standard.yaml", dataset: train)
-        print("Fashion-MNIST translation (README's table): robust 5-NN \(robust.knn) linear \(robust.linear), standard 5-NN \(standard.knn) linear \(standard.linear), of \(robust.count)")
-        XCTAssertEqual(robust.count, 200)
-        XCTAssertEqual(standard.count, 200)
-        XCTAssertGreaterThanOrEqual(robust.knn, 0.68, "robust translation judged as the target")
-        XCTAssertGreaterThanOrEqual(robust.linear, 0.70, "robust translation judged as the target")
-        XCTAssertLessThanOrEqual(standard.knn, 0.30, "standard translation judged as the target")
-        XCTAssertLessThanOrEqual(standard.linear, 0.30, "standard translation judged as the target")
+        DemoJudging.checkBars("Fashion-MNIST translation", robust: robust, standard: standard,
+                              robustAtLeast: (0.68, 0.70), standardAtMost: (0.30, 0.30))
         let samples = try TaskInvariants.check(robust.run, eps: 30)
         XCTAssertTrue(samples.allSatisfy { ($0.record["target"] as! Int) != ($0.record["source_label"] as! Int) })
     }
