@@ -29,7 +29,9 @@ final class RepresentationTasksTests: XCTestCase {
     func testSketchToImageTurnsEachDrawingIntoItsDigit() throws {
         let (_, manifest, samples) = try run("Examples/digits/sketch-to-image.yaml")
         XCTAssertEqual(samples.map { $0["target_name"] as! String }, ["7", "4", "0"])
-        XCTAssertTrue(samples.allSatisfy { ($0["target_probability"] as! Double) > 0.9 })
+        // Over one half: the target is the model's most likely class (the eps-5 digit model
+        // spreads its probability: 0.53-0.62 here).
+        XCTAssertTrue(samples.allSatisfy { ($0["target_probability"] as! Double) > 0.5 }, "\(samples.map { $0["target_probability"]! })")
         let judge = manifest["judge"] as! [String: Any]
         XCTAssertGreaterThanOrEqual(judge["recognised"] as! Int, 2, "\(judge)")
     }
@@ -141,17 +143,16 @@ final class InversionDemoTests: XCTestCase {
         print("judge agreement, representation inversion from uniform noise (README's table): robust \(robust.rate) of \(robust.count) (mean final distance \(robust.distance)), standard \(standard.rate) of \(standard.count) (\(standard.distance))")
         XCTAssertEqual(robust.count, 200)
         XCTAssertEqual(standard.count, 200)
-        // The issue's bars are 70% and 30%; the shipped robust digit model reaches 72.5% against
+        // The issue's bars are 70% and 30%; the shipped robust digit model reaches 97.5% against
         // the standard model's 31% on an AVX2 CPU (README). The bounds leave a few samples' room
         // for other CPUs' kernels, which round differently over 600 steps; the contrast is what
         // they hold.
-        XCTAssertGreaterThanOrEqual(robust.rate, 0.66)
+        XCTAssertGreaterThanOrEqual(robust.rate, 0.90)
         XCTAssertLessThanOrEqual(standard.rate, 0.35)
-        XCTAssertGreaterThanOrEqual(robust.rate - standard.rate, 0.33)
-        // Both matched their representations closely (the standard model more closely: 0.064
-        // against 0.106 mean relative distance), so the difference is not a failed optimisation
-        // but what each representation pins down.
-        XCTAssertLessThan(robust.distance, 0.15)
+        XCTAssertGreaterThanOrEqual(robust.rate - standard.rate, 0.5)
+        // Both matched their representations closely (0.020 and 0.063 mean relative distance),
+        // so the difference is not a failed optimisation but what each representation pins down.
+        XCTAssertLessThan(robust.distance, 0.05)
         XCTAssertLessThan(standard.distance, 0.1)
     }
 }
