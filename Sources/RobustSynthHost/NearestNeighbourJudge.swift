@@ -10,12 +10,17 @@ public final class NearestNeighbourJudge {
     public let k: Int
     public let dataset: String
     let shape: ImageShape
-    let points: [Float]   // [m, d]
     let labels: [Int]
-    /// The images eight at a time, transposed: blocks[b * d + j][lane] = points[(8b + lane) * d + j]
-    /// (lanes past m are zero; their distances are dropped).
+    /// The images eight at a time, transposed: blocks[b * d + j][lane] = pixel j of image 8b + lane
+    /// (lanes past m are zero; their distances are dropped). The only copy of the images.
     let blocks: [SIMD8<Float>]
     let blockCount: Int
+
+    /// The images as [m, d], rebuilt from `blocks` (for tests: the judge does not keep them twice).
+    var points: [Float] {
+        let d = shape.count
+        return (0..<labels.count).flatMap { i in (0..<d).map { j in blocks[(i / 8) * d + j][i % 8] } }
+    }
 
     /// `cacheFolder`: where the decoded images are kept between runs (nil: decode every time).
     public convenience init(dataset: String, labels classLabels: ClassLabels, shape: ImageShape, k: Int,
@@ -42,7 +47,6 @@ public final class NearestNeighbourJudge {
     init(points: [Float], labels: [Int], shape: ImageShape, k: Int, dataset: String) {
         precondition(points.count == labels.count * shape.count)
         self.k = k; self.dataset = dataset; self.shape = shape
-        self.points = points
         self.labels = labels
         let (m, d) = (labels.count, shape.count)
         blockCount = (m + 7) / 8
@@ -107,7 +111,7 @@ public final class NearestNeighbourJudge {
         let base = x.startIndex
         return (0..<labels.count).map { i in
             var s: Float = 0
-            for j in 0..<d { let t = points[i * d + j] - x[base + j]; s += t * t }
+            for j in 0..<d { let t = blocks[(i / 8) * d + j][i % 8] - x[base + j]; s += t * t }
             return s
         }
     }
