@@ -106,6 +106,7 @@ public protocol Classifier: AnyObject {
 
 extension Classifier {
     public var taps: [TapInfo] { [] }
+    public static var unknownTapListLimit: Int { 24 }
 
     public func forward(_ x: Tensor, taps names: [String]) throws -> (logits: Tensor, taps: [Tensor]) {
         if let name = names.first { throw PluginError(Self.unknownTapMessage(name, offered: taps)) }
@@ -119,12 +120,16 @@ extension Classifier {
         return try inputGradient(dlogits)
     }
 
-    /// "no tap 'layer9' (this classifier offers layer1, layer2, ...)".
+    /// "no tap 'layer9' (did you mean 'layer1'?); it offers layer1, layer2, ...". A model with
+    /// many taps (every module of a ViT through the `pytorch` plugin) lists its first
+    /// `unknownTapListLimit` and the count, so the error stays one readable line.
     public static func unknownTapMessage(_ name: String, offered: [TapInfo]) -> String {
         if offered.isEmpty { return "no tap '\(name)': this classifier offers no taps" }
         var message = "no tap '\(name)'"
-        if let near = closestMatch(to: name, in: offered.map(\.name)) { message += " (did you mean '\(near)'?)" }
-        return message + "; it offers " + offered.map(\.name).joined(separator: ", ")
+        let names = offered.map(\.name)
+        if let near = closestMatch(to: name, in: names) { message += " (did you mean '\(near)'?)" }
+        if names.count <= unknownTapListLimit { return message + "; it offers " + names.joined(separator: ", ") }
+        return message + "; it offers \(names.count) taps: " + names.prefix(unknownTapListLimit).joined(separator: ", ") + ", ..."
     }
 }
 
