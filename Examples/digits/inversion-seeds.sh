@@ -4,6 +4,7 @@
 # other uniform-noise starts for the same 200 test digits) and prints each rate, then the mean and
 # the standard deviation over seeds, next to the binomial spread of 200 samples, sqrt(p(1-p)/200).
 #   bash Examples/digits/inversion-seeds.sh [N] [RSYNTH]   (N: default 10; RSYNTH: .build/release/rsynth)
+#   MODELS=robust bash ...   only the robust model's rows (default: robust standard)
 set -euo pipefail
 cd "$(dirname "$0")"
 n=${1:-10}
@@ -12,7 +13,7 @@ out=../../runs/inversion-seeds
 mkdir -p "$out"
 echo "| model | seed | 5-NN judge: the source digit | mean relative distance |"
 echo "| --- | --- | --- | --- |"
-for model in robust standard; do
+for model in ${MODELS:-robust standard}; do
     for seed in $(seq 0 $((n - 1))); do
         spec=.inversion-seed$seed-$model.yaml
         sed "s/seed: 0/seed: $seed/" inversion-$model.yaml > "$spec"
@@ -31,6 +32,8 @@ import statistics, sys
 rows = [l.split("|") for l in open(sys.argv[1]) if l.startswith("| r") or l.startswith("| s")]
 for model in ("robust", "standard"):
     r = [float(x[3].strip().rstrip("%")) for x in rows if x[1].strip() == model]
+    if len(r) < 2:
+        continue
     p = statistics.mean(r) / 100
     print(f"{model}: mean {statistics.mean(r):.1f}%, sd over seeds {statistics.stdev(r):.1f} points, "
           f"min {min(r):.1f}%, max {max(r):.1f}%; binomial sd of 200 samples {100 * (p * (1 - p) / 200) ** 0.5:.1f} points")

@@ -7,6 +7,7 @@ representation; the robustness library's L2 step: x - a g/||g||, renorm to eps 1
     python3 Examples/digits/inversion_reference.py [--seeds N] [--fake-relu]
 
 --seeds N runs N noise draws per model (default 3) and prints each rate and the mean.
+--models robust inverts only the robust model (default: robust,standard).
 --fake-relu passes the gradient through the last ReLU unchanged, as the library's `fake_relu=True`.
 Needs torch (Tests/setup-torch-venv.sh makes a virtual environment with it).
 """
@@ -75,6 +76,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--fake-relu", action="store_true")
+    ap.add_argument("--models", default="robust,standard", help="which of robust,standard to invert")
     args = ap.parse_args()
     torch.set_num_threads(os.cpu_count() or 1)
     xtr, ytr, _ = D.load_split("train")
@@ -84,7 +86,9 @@ def main():
     source, labels = xte[pick], yte[pick]
     print("| model | seed | 5-NN judge: the source digit | mean relative distance |")
     print("| --- | --- | --- | --- |")
-    for name, model in (("robust", D.load_robust()), ("standard", D.load_standard())):
+    loaders = {"robust": D.load_robust, "standard": D.load_standard}
+    for name in args.models.split(","):
+        model = loaders[name]()
         rates = []
         for seed in range(args.seeds):
             x, d = invert(model, source, seed, args.fake_relu)
