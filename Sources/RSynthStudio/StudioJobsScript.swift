@@ -21,6 +21,8 @@ export async function refresh() {
     timer = setTimeout(refresh, 3000);
     return;
   }
+  // A refused Cancel is shown until its job ends; then its reason is dropped.
+  for (const j of list) if (j.state != "queued" && j.state != "running") delete cancelErrors[j.id];
   $("jobs").innerHTML = list.length ? list.map(row).join("") : `<p class="empty">Nothing run from here yet.</p>`;
   const active = list.filter((j) => j.state == "queued" || j.state == "running").length;
   // A run that has just ended changes the gallery: say so (main reloads it).
@@ -51,10 +53,10 @@ $("jobs").addEventListener("click", async (ev) => {
   let r;
   try { r = await post(`api/jobs/${ev.target.dataset.job}/cancel`, {}); }
   catch (e) { r = { ok: false, data: { error: e.message } }; }
-  if (!r.ok) {
-    // Not cancelled (the run ended meanwhile, or the server is gone): say why beside the button.
-    cancelErrors[ev.target.dataset.job] = r.data.error || "no answer";
-  }
+  // Not cancelled (the run ended meanwhile, or the server is gone): say why beside the button;
+  // a later Cancel that is accepted clears it.
+  if (r.ok) delete cancelErrors[ev.target.dataset.job];
+  else cancelErrors[ev.target.dataset.job] = r.data.error || "no answer";
   refresh();
 });
 """#
