@@ -33,11 +33,8 @@ final class UniformSampler: SeedSampler, PluginFactory {
         guard low < high else { throw PluginError("high (\(parameters.double("high"))) must be above low (\(parameters.double("low")))") }
     }
 
-    /// One value: u itself in the default range (bit for bit), else low + (high - low) u.
-    func value(_ rng: inout RandomStream) -> Float {
-        let u = rng.nextUniformFloat()
-        return low == 0 && high == 1 ? u : low + (high - low) * u
-    }
+    /// One value, low + (high - low) u: with the defaults exactly u (0 + 1 * u rounds to u).
+    func value(_ rng: inout RandomStream) -> Float { low + (high - low) * rng.nextUniformFloat() }
 
     func sample(_ request: SeedRequest, shape: ImageShape) throws -> (images: Tensor, labels: [Int]?) {
         let h = resolution == 0 ? shape.height : resolution, w = resolution == 0 ? shape.width : resolution

@@ -106,7 +106,6 @@ public protocol Classifier: AnyObject {
 
 extension Classifier {
     public var taps: [TapInfo] { [] }
-    public static var unknownTapListLimit: Int { 24 }
 
     public func forward(_ x: Tensor, taps names: [String]) throws -> (logits: Tensor, taps: [Tensor]) {
         if let name = names.first { throw PluginError(Self.unknownTapMessage(name, offered: taps)) }
@@ -122,7 +121,7 @@ extension Classifier {
 
     /// "no tap 'layer9' (did you mean 'layer1'?); it offers layer1, layer2, ...". A model with
     /// many taps (every module of a ViT through the `pytorch` plugin) lists its first
-    /// `unknownTapListLimit` and the count, so the error stays one readable line.
+    /// `unknownTapListLimit` (24) and the count, so the error stays one readable line.
     public static func unknownTapMessage(_ name: String, offered: [TapInfo]) -> String {
         if offered.isEmpty { return "no tap '\(name)': this classifier offers no taps" }
         var message = "no tap '\(name)'"
@@ -132,6 +131,9 @@ extension Classifier {
         return message + "; it offers \(names.count) taps: " + names.prefix(unknownTapListLimit).joined(separator: ", ") + ", ..."
     }
 }
+
+/// How many tap names an unknown-tap error lists before it gives only their count.
+let unknownTapListLimit = 24
 
 public struct SeedRequest: Sendable {
     /// Class of each seed (class-conditional samplers).

@@ -16,11 +16,11 @@ public final class NearestNeighbourJudge {
     let blocks: [SIMD8<Float>]
     let blockCount: Int
 
+    /// Pixel j of image i, from `blocks`.
+    func pixel(_ i: Int, _ j: Int) -> Float { blocks[(i / 8) * shape.count + j][i % 8] }
+
     /// The images as [m, d], rebuilt from `blocks` (for tests: the judge does not keep them twice).
-    var points: [Float] {
-        let d = shape.count
-        return (0..<labels.count).flatMap { i in (0..<d).map { j in blocks[(i / 8) * d + j][i % 8] } }
-    }
+    var points: [Float] { (0..<labels.count).flatMap { i in (0..<shape.count).map { j in pixel(i, j) } } }
 
     /// `cacheFolder`: where the decoded images are kept between runs (nil: decode every time).
     public convenience init(dataset: String, labels classLabels: ClassLabels, shape: ImageShape, k: Int,
@@ -111,7 +111,7 @@ public final class NearestNeighbourJudge {
         let base = x.startIndex
         return (0..<labels.count).map { i in
             var s: Float = 0
-            for j in 0..<d { let t = blocks[(i / 8) * d + j][i % 8] - x[base + j]; s += t * t }
+            for j in 0..<d { let t = pixel(i, j) - x[base + j]; s += t * t }
             return s
         }
     }
