@@ -20,9 +20,10 @@ rules=(
   ""
   "stop: { patience: 3, min_delta: 0.01 }"
   "stop: { patience: 3, min_delta: 0.02 }"
+  "stop: { patience: 3, min_delta: 0.05 }"
   "stop: { patience: 5, min_delta: 0.01 }"
+  "stop: { probability: 0.5 }"
   "stop: { probability: 0.99 }"
-  "stop: { probability: 0.9999 }"
 )
 declare -A times
 for round in $(seq "$rounds"); do
