@@ -20,6 +20,9 @@
 //                           the kept activation where a layout has no jit kernel for the mask]
 //   d = conv_bwd_data(g) ... each followed by the ReLU mask of the kept activation it flows into
 //   dx = d_first + (downsample ? ds_bwd_data(g) : g)   [binary add, in place]
+// A bottleneck's 1x1/1 convs run their backward-data as forward convs on transposed weights
+// (make_fused_bwd), which take post-ops: conv3's the mask of t2, conv1's the add above and the
+// mask of the previous block's out (not after a tapped block), so those passes cost nothing extra.
 // Taps (rk_net_desc.tap_blocks / tap_representation): forward reorders each tapped block's out into
 // the caller's plain NCHW f32 buffer right after the block; backward starts that block's group
 // with g += the caller's tap gradient (reordered into a free scratch buffer, binary add).
@@ -341,7 +344,17 @@ typedef struct {
     dnnl_memory_desc_t diff_src_md;   // = src_md unless the layer was made with free_diff_src
     int wino_fwd, wino_bwd;
     int binary_add;                   // residual as a binary-add post-op (DNNL_ARG_SRC_1 of post-op 0)
+    int bwd_fused;                    // bwd is a forward conv on transposed weights (make_fused_bwd)
+    int fused_add, fused_mask;        // ... with these post-ops (add: post-op 0, mask: the next one)
 } conv_t;
+
+// What a 1x1/1 convolution's backward may take into its epilogue (make_fused_bwd): the residual
+// path's gradient added (add) and the u8 ReLU mask of the activation its gradient flows into
+// (mask_md, NULL: none).
+typedef struct {
+    int add;
+    const dnnl_memory_desc_t *mask_md;
+} bwd_fuse_t;
 
 // The refusal of a bfloat16 layer oneDNN has no fast kernel for (only ref, or none at all: CPUs
 // without AVX-512 have no bfloat16 convolution).
@@ -376,9 +389,63 @@ static int wino_with_sum(rk_net *net, const dnnl_memory_desc_t *src_md, const dn
 //   forward:       src [N, C, H, W] (src_md), w [O, C, K, K] (folded), b [O] -> dst [N, O, OH, OW]
 //   backward-data: diff_dst [N, O, OH, OW] -> diff_src [N, C, H, W] (same layouts as forward)
 // src_md: fixed layout of the input; dst_md: fixed layout, or NULL for format any.
+// A 1x1/1 convolution's backward-data as the forward convolution it equals, with what follows it
+// in the backward pass as post-ops (oneDNN 2.6's backward-data takes no post-ops), which saves
+// the separate memory-bound passes of the binary add and mask multiply:
+//   w [O, I, 1, 1] (plain, BN folded) -> wt [I, O, 1, 1], wt[i, o] = w[o, i]
+//   dx[N, I, h, w] = (conv1x1(dy[N, O, h, w], wt) + add[N, I, h, w]) * mask[N, I, h, w]
+// dy in the forward's dst layout, dx, add and mask (u8) in its src layout. Returns 0 and sets
+// c->bwd_pd, c->w_bwd; 1 where oneDNN has no jit kernel for it (then backward-data is used);
+// -1 on error. RSYNTH_RESNET_UNFUSED_BWD=1 turns it off (for measuring).
+static int make_fused_bwd(rk_net *net, const rk_conv_desc *cd, const float *weight, conv_t *c, const bwd_fuse_t *fuse,
+                          char *err, size_t errlen) {
+    if (cd->kernel != 1 || cd->stride != 1 || cd->pad != 0 || cd->groups > 1 || getenv("RSYNTH_RESNET_UNFUSED_BWD"))
+        return 1;
+    dnnl_dims_t wd = {cd->in_c, cd->out_c, 1, 1}, one = {1, 1}, zero = {0, 0};
+    dnnl_memory_desc_t w_any;
+    CHECK(dnnl_memory_desc_init_by_tag(&w_any, 4, wd, net->dt, dnnl_format_tag_any), "fused backward");
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t po = NULL;
+    CHECK(dnnl_primitive_attr_create(&attr), "fused backward");
+    CHECK(dnnl_post_ops_create(&po), "fused backward");
+    dnnl_status_t st = dnnl_success;
+    if (fuse->add) st = dnnl_post_ops_append_binary(po, dnnl_binary_add, &c->src_md);
+    if (st == dnnl_success && fuse->mask_md) st = dnnl_post_ops_append_binary(po, dnnl_binary_mul, fuse->mask_md);
+    if (st == dnnl_success) st = dnnl_primitive_attr_set_post_ops(attr, po);
+    dnnl_post_ops_destroy(po);
+    dnnl_convolution_desc_t d;
+    dnnl_primitive_desc_t pd = NULL;
+    if (st == dnnl_success)
+        st = dnnl_convolution_forward_desc_init(&d, dnnl_forward_inference, dnnl_convolution_direct, &c->dst_md, &w_any,
+                                                NULL, &c->src_md, one, zero, zero);
+    if (st == dnnl_success) st = dnnl_primitive_desc_create(&pd, &d, attr, net->engine, NULL);
+    dnnl_primitive_attr_destroy(attr);
+    if (st != dnnl_success) return 1;
+    if (strncmp(impl_of(pd), "jit", 3) != 0 ||
+        !dnnl_memory_desc_equal(dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), &c->src_md)) {
+        dnnl_primitive_desc_destroy(pd);
+        return 1;
+    }
+    const size_t I = (size_t)cd->in_c, O = (size_t)cd->out_c;
+    float *wt = malloc(sizeof(float) * I * O);
+    if (!wt) { dnnl_primitive_desc_destroy(pd); seterr(err, errlen, "out of memory (transposed weights)"); return -1; }
+    for (size_t o = 0; o < O; o++)
+        for (size_t i = 0; i < I; i++) wt[i * O + o] = weight[o * I + i];
+    rk_conv_desc t = *cd;
+    t.in_c = cd->out_c; t.out_c = cd->in_c;
+    int rc = load_weights(net, &t, wt, dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), &c->w_bwd, err, errlen);
+    free(wt);
+    if (rc) { dnnl_primitive_desc_destroy(pd); return -1; }
+    c->bwd_pd = pd;
+    c->bwd_fused = 1;
+    c->fused_add = fuse->add;
+    c->fused_mask = fuse->mask_md != NULL;
+    return 0;
+}
+
 static int make_conv_w(rk_net *net, const rk_conv_desc *cd, const float *weight, const float *bias, int N, int H, int W, const dnnl_memory_desc_t *src_md,
                      const dnnl_memory_desc_t *dst_md, int relu, int sum, int try_wino, int need_bwd,
-                     int free_diff_src, const char *name, conv_t *c, char *err, size_t errlen) {
+                     int free_diff_src, const bwd_fuse_t *fuse, const char *name, conv_t *c, char *err, size_t errlen) {
     memset(c, 0, sizeof *c);
     if (cd->groups > 1 && (cd->in_c % cd->groups || cd->out_c % cd->groups)) {
         seterr(err, errlen, "%s: %d groups do not divide %d->%d channels", name, cd->groups, cd->in_c, cd->out_c);
@@ -458,6 +525,10 @@ static int make_conv_w(rk_net *net, const rk_conv_desc *cd, const float *weight,
     c->bias = net_mem(net, &b_md, bb);
 
     c->diff_src_md = c->src_md;
+    if (need_bwd && fuse && !free_diff_src) {
+        int f = make_fused_bwd(net, cd, weight, c, fuse, err, errlen);
+        if (f < 0) return -1;
+    }
     if (need_bwd && free_diff_src) {
         // The stem: its gradient goes back to plain NCHW anyway, so let backward-data pick its own
         // diff_src layout (with 3 input channels and diff_src nchw oneDNN 2.6 only has ref:any).
@@ -511,6 +582,8 @@ static int make_conv_w(rk_net *net, const rk_conv_desc *cd, const float *weight,
     if (need_bwd) {
         CHECK(dnnl_primitive_create(&c->bwd, c->bwd_pd), name);
         keep_prim(net, c->bwd);
+    }
+    if (need_bwd && !c->bwd_fused) {
         const dnnl_memory_desc_t *bw = dnnl_primitive_desc_query_md(c->bwd_pd, dnnl_query_weights_md, 0);
         const dnnl_memory_desc_t *fw = dnnl_primitive_desc_query_md(c->fwd_pd, dnnl_query_weights_md, 0);
         if (dnnl_memory_desc_equal(bw, fw)) c->w_bwd = c->w_fwd;
@@ -524,10 +597,12 @@ static int make_conv_w(rk_net *net, const rk_conv_desc *cd, const float *weight,
     }
     char groups[24] = "";
     if (wnd == 5) snprintf(groups, sizeof groups, " g%d", cd->groups);
-    info_add(net, "%s %dx%d/%d%s %d->%d @%dx%d: fwd %s%s%s | bwd %s%s\n", name, cd->kernel, cd->kernel, cd->stride,
+    info_add(net, "%s %dx%d/%d%s %d->%d @%dx%d: fwd %s%s%s | bwd %s%s%s%s%s%s\n", name, cd->kernel, cd->kernel, cd->stride,
              groups, cd->in_c, cd->out_c, H, W, impl_of(c->fwd_pd), c->wino_fwd ? " (winograd)" : "",
              c->binary_add ? " +binary add" : (sum ? " +sum" : ""),
-             need_bwd ? impl_of(c->bwd_pd) : "-", c->wino_bwd ? " (winograd)" : "");
+             need_bwd ? impl_of(c->bwd_pd) : "-", c->wino_bwd ? " (winograd)" : "",
+             c->bwd_fused ? " (as forward on transposed weights" : "", c->fused_add ? " +add" : "",
+             c->fused_mask ? " +mask" : "", c->bwd_fused ? ")" : "");
     return 0;
 }
 
@@ -605,7 +680,7 @@ static float *expand_groups(const rk_conv_desc *cd, const float *w) {
 // RSYNTH_RESNET_GROUPED_REF=1 keeps it grouped for measuring.
 static int make_conv(rk_net *net, const rk_conv_desc *cd, int N, int H, int W, const dnnl_memory_desc_t *src_md,
                      const dnnl_memory_desc_t *dst_md, int relu, int sum, int try_wino, int need_bwd,
-                     int free_diff_src, const char *name, conv_t *c, char *err, size_t errlen) {
+                     int free_diff_src, const bwd_fuse_t *fuse, const char *name, conv_t *c, char *err, size_t errlen) {
     const float *w0 = cd->weight, *b0 = cd->bias;
     float *w = NULL, *b = NULL, *wx = NULL;
     if (cd->bn_gamma) {
@@ -623,8 +698,8 @@ static int make_conv(rk_net *net, const rk_conv_desc *cd, int N, int H, int W, c
         snprintf(dense_name, sizeof dense_name, "%s (g%d as dense)", name, cd->groups);
         name = dense_name;
     }
-    int rc = make_conv_w(net, use, w0, b0, N, H, W, src_md, dst_md, relu, sum, try_wino, need_bwd, free_diff_src, name,
-                         c, err, errlen);
+    int rc = make_conv_w(net, use, w0, b0, N, H, W, src_md, dst_md, relu, sum, try_wino, need_bwd, free_diff_src, fuse,
+                         name, c, err, errlen);
     free(wx);
     free(w);
     free(b);
@@ -827,6 +902,8 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
     typedef struct { int group; int kind; conv_t *conv; act_t act; int s_in, s_out, s_other; dnnl_memory_desc_t md_in, md_out; int tap; } bstep;
     // kinds: 0 relu-mask(act, s_in) 1 conv bwd(conv, s_in -> s_out) 2 add(md_in, s_in += s_other)
     //        3 tap gradient (tap, s_in += it via s_other) 5 end of block: its dx is in s_in (the next group's g)
+    //        6 nothing (a mask a fused conv took over) 7 fused conv bwd (conv, s_in -> s_out, + s_other
+    //          if conv->fused_add, * act's mask if conv->fused_mask; make_fused_bwd)
     // Scratch indices are logical: 0 = the group's g, 1 and 2 = the two other buffers.
     bstep *steps = NULL;
     int nsteps = 0, capsteps = 0;
@@ -847,7 +924,7 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
     dnnl_format_tag_t act_tag = net->act_tag;
     net->act_tag = dnnl_format_tag_any;   // the stem (3 input channels) picks its own output layout
     int stem_rc = make_conv(net, &desc->stem, N, desc->in_h, desc->in_w, &x_any, NULL, 1, 0, desc->use_winograd, 1, 1,
-                            "stem", stem, err, errlen);
+                            NULL, "stem", stem, err, errlen);
     net->act_tag = act_tag;
     if (stem_rc) goto done;
     if (dnnl_memory_desc_get_size(&stem->diff_src_md) > plan.max_bytes)
@@ -936,7 +1013,7 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
         if (bd->has_downsample) {
             ds = &convs[ci++];
             snprintf(name, sizeof name, "block%d.downsample", b);
-            if (make_conv(net, &bd->downsample, N, h, w, &in.md, NULL, 0, 0, 0, 1, 0, name, ds, err, errlen)) goto done;
+            if (make_conv(net, &bd->downsample, N, h, w, &in.md, NULL, 0, 0, 0, 1, 0, NULL, name, ds, err, errlen)) goto done;
             if (net->masks ? pooled_act(net, &plan, &ds->dst_md, slots[0], &out, err, errlen)
                            : new_act(net, &plan, &ds->dst_md, &out, err, errlen)) goto done;
             fwd_conv_op(net, ds, in.mem, out.mem);
@@ -953,8 +1030,20 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
             snprintf(name, sizeof name, "block%d.conv%d", b, i + 1);
             int last = i == nc - 1;
             int resid = last ? (ds ? 1 : 2) : 0;
+            // A bottleneck's 1x1 convs take into their backward what follows them there: the last
+            // one t2's mask; the first one the residual path's gradient and the mask of the
+            // previous block's out (unless that block is tapped: its tap's gradient comes first).
+            dnnl_memory_desc_t fmask;
+            bwd_fuse_t fuse = {0, NULL};
+            const act_t *into = i == 0 ? &in : &t[i - 1];
+            if (into->mask && (i > 0 || (b > 0 && tap_of_block(desc, b - 1) < 0))) {
+                fmask = into->md;
+                fmask.data_type = dnnl_u8;
+                fuse.mask_md = &fmask;
+            }
+            fuse.add = i == 0;
             if (make_conv(net, &bd->conv[i], N, ch, cw, &src.md, last ? &out.md : NULL, 1, resid, desc->use_winograd, 1,
-                          0, name, cs[i], err, errlen)) goto done;
+                          0, nc == 3 && (i == 0 || last) ? &fuse : NULL, name, cs[i], err, errlen)) goto done;
             ch = (ch + 2 * bd->conv[i].pad - bd->conv[i].kernel) / bd->conv[i].stride + 1;
             cw = (cw + 2 * bd->conv[i].pad - bd->conv[i].kernel) / bd->conv[i].stride + 1;
             if (last && cs[i]->binary_add) {
@@ -987,21 +1076,42 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
         if (tap >= 0) STEP(gi, 3, NULL, out, 0, 0, 1, out.md, out.md, tap);
         // g (s0) *= out > 0
         STEP(gi, 0, NULL, out, 0, 0, 0, out.md, out.md);
-        int sin = 0, sout = 1;
+        int sin = 0, sout = 1, dxs = -1;
         for (int i = nc - 1; i >= 0; i--) {
-            STEP(gi, 1, cs[i], out, sin, sout, 0, i == nc - 1 ? out.md : t[i].md, i > 0 ? t[i - 1].md : in.md);
-            if (i > 0) STEP(gi, 0, NULL, t[i - 1], sout, 0, 0, t[i - 1].md, t[i - 1].md);
+            const dnnl_memory_desc_t *md_in = i == nc - 1 ? &out.md : &t[i].md, *md_out = i > 0 ? &t[i - 1].md : &in.md;
+            if (i == 0 && cs[0]->fused_add) {
+                // dx = conv1_bwd(d) + (g or ds_bwd(g)) [* mask of in] in one op: ds_bwd(g) goes to
+                // the free buffer first, and dx then over g (dead by then)
+                int other = 0;
+                if (ds) {
+                    STEP(gi, 1, ds, out, 0, sout, 0, out.md, in.md);
+                    other = sout;
+                    sout = 0;
+                }
+                STEP(gi, 7, cs[0], in, sin, sout, other, *md_in, *md_out);
+                dxs = sout;
+                if (cs[0]->fused_mask) {
+                    // the previous group's first mask (of in = its out) is done: drop it
+                    for (int si = 0; si < nsteps; si++)
+                        if (steps[si].group == gi - 1 && steps[si].kind == 0) { steps[si].kind = 6; break; }
+                }
+                break;
+            }
+            STEP(gi, cs[i]->bwd_fused ? 7 : 1, cs[i], i > 0 ? t[i - 1] : in, sin, sout, 0, *md_in, *md_out);
+            if (i > 0 && !cs[i]->fused_mask) STEP(gi, 0, NULL, t[i - 1], sout, 0, 0, t[i - 1].md, t[i - 1].md);
             sin = sout;
             sout = sin == 1 ? 2 : 1;
         }
-        // dx is in scratch `sin`; the identity path adds g (s0) or ds_bwd(g) (in a free buffer).
-        int dxs = sin;
-        if (ds) {
-            int tmp = dxs == 1 ? 2 : 1;   // free again: the chain only needs two buffers besides g
-            STEP(gi, 1, ds, out, 0, tmp, 0, out.md, in.md);
-            STEP(gi, 2, NULL, in, dxs, 0, tmp, in.md, in.md);
-        } else {
-            STEP(gi, 2, NULL, in, dxs, 0, 0, in.md, in.md);
+        if (dxs < 0) {
+            // dx is in scratch `sin`; the identity path adds g (s0) or ds_bwd(g) (in a free buffer).
+            dxs = sin;
+            if (ds) {
+                int tmp = dxs == 1 ? 2 : 1;   // free again: the chain only needs two buffers besides g
+                STEP(gi, 1, ds, out, 0, tmp, 0, out.md, in.md);
+                STEP(gi, 2, NULL, in, dxs, 0, tmp, in.md, in.md);
+            } else {
+                STEP(gi, 2, NULL, in, dxs, 0, 0, in.md, in.md);
+            }
         }
         // Hand dx to the previous group as its g: copy scratch dxs -> scratch 0 is avoided by renaming:
         // record the block's result buffer; the previous group reads it (see below).
@@ -1077,6 +1187,20 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
                 case 5:
                     g_buf = map[p->s_in];
                     break;
+                case 7: {
+                    conv_t *c = p->conv;
+                    dnnl_exec_arg_t a[MAX_ARGS] = {{DNNL_ARG_SRC, scratch_mem(net, &plan, map[p->s_in], &p->md_in)},
+                                                   {DNNL_ARG_WEIGHTS, c->w_bwd},
+                                                   {DNNL_ARG_DST, scratch_mem(net, &plan, map[p->s_out], &p->md_out)}};
+                    int n = 3, po = 0;
+                    if (c->fused_add)
+                        a[n++] = (dnnl_exec_arg_t){DNNL_ARG_ATTR_MULTIPLE_POST_OP(po++) | DNNL_ARG_SRC_1,
+                                                   scratch_mem(net, &plan, map[p->s_other], &p->md_out)};
+                    if (c->fused_mask)
+                        a[n++] = (dnnl_exec_arg_t){DNNL_ARG_ATTR_MULTIPLE_POST_OP(po++) | DNNL_ARG_SRC_1, p->act.mask};
+                    add_op(&net->bwd, c->bwd, n, a);
+                    break;
+                }
                 }
             }
         }

@@ -43,6 +43,7 @@ final class TapTests: XCTestCase {
     static let modes: [(name: String, env: String?, winograd: Bool)] = [
         ("oneDNN", nil, false), ("oneDNN f32 activations", "RSYNTH_RESNET_F32_MASKS", false),
         ("oneDNN Winograd", nil, true), ("oneDNN no space-to-depth", "RSYNTH_RESNET_NO_S2D", false),
+        ("oneDNN unfused backward", "RSYNTH_RESNET_UNFUSED_BWD", false),
     ]
 
     func net(_ f: Fixture, _ backend: ResNet.Backend, winograd: Bool = false, precision: ResNet.Precision = .float32)
@@ -161,6 +162,18 @@ final class TapTests: XCTestCase {
                         // The default build: u8 masks and the space-to-depth stem, so those paths ran.
                         XCTAssertTrue(fast.implementationInfo.contains("relu masks: u8"), fast.implementationInfo)
                         XCTAssertTrue(fast.implementationInfo.contains("space-to-depth"), fast.implementationInfo)
+                    }
+                    if depth == 50 && m.env == nil {
+                        // The bottlenecks' 1x1 backward as forward convs with the add and mask fused,
+                        // except the mask of a tapped block's output (layer1.0 = block0: its tap's
+                        // gradient is added before that mask).
+                        let lines = fast.implementationInfo.split(separator: "\n")
+                        let b1 = try XCTUnwrap(lines.first { $0.hasPrefix("block1.conv1 ") })
+                        let b2 = try XCTUnwrap(lines.first { $0.hasPrefix("block2.conv1 ") })
+                        let b2c3 = try XCTUnwrap(lines.first { $0.hasPrefix("block2.conv3 ") })
+                        XCTAssertTrue(b1.hasSuffix("(as forward on transposed weights +add)"), String(b1))
+                        XCTAssertTrue(b2.hasSuffix("(as forward on transposed weights +add +mask)"), String(b2))
+                        XCTAssertTrue(b2c3.hasSuffix("(as forward on transposed weights +mask)"), String(b2c3))
                     }
                 }
             }
