@@ -719,7 +719,9 @@ static void fwd_conv_op(rk_net *net, conv_t *c, dnnl_memory_t src, dnnl_memory_t
 }
 
 static void bwd_conv_op(rk_net *net, conv_t *c, dnnl_memory_t ddst, dnnl_memory_t dsrc) {
-    dnnl_exec_arg_t a[3] = {{DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_WEIGHTS, c->w_bwd}, {DNNL_ARG_DIFF_SRC, dsrc}};
+    // a backward-data made as a forward conv (make_fused_bwd, the stem's space-to-depth) reads src, writes dst
+    dnnl_exec_arg_t a[3] = {{c->bwd_fused ? DNNL_ARG_SRC : DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_WEIGHTS, c->w_bwd},
+                            {c->bwd_fused ? DNNL_ARG_DST : DNNL_ARG_DIFF_SRC, dsrc}};
     add_op(&net->bwd, c->bwd, 3, a);
 }
 
@@ -827,17 +829,49 @@ static int make_stem_s2d(rk_net *net, const rk_net_desc *desc, const conv_t *ste
                                                  pd0) != dnnl_success ||
         dnnl_primitive_desc_create(&c->bwd_pd, &bdsc, NULL, net->engine, fpd) != dnnl_success) { rc = 1; goto out; }
     if (strncmp(impl_of(c->bwd_pd), "ref", 3) == 0) { rc = 1; goto out; }
+    // Faster still with oneDNN's AVX-512 kernels: that backward-data as the forward conv it
+    // equals, dz = conv4x4/1 pad 3 (dstem, wf), wf[c, o, a, b] = w2[o, c, 3 - a, 3 - b]
+    // (ResNet-50 at batch 8, float32: 17 against 23 ms per step; with the AVX2 kernels it was
+    // slower, 22 against 19 ms, so there backward-data stays; DNNL_VERBOSE=1 rsynth bench
+    // --batch 8 --steps 2 with and without RSYNTH_RESNET_S2D_BWD_DATA=1 and ONEDNN_MAX_CPU_ISA=AVX2).
+    float *wf2 = getenv("RSYNTH_RESNET_S2D_BWD_DATA") ? NULL : malloc(sizeof(float) * (size_t)O * C4 * 16);
+    if (wf2) {
+        for (int o = 0; o < O; o++)
+            for (int c2 = 0; c2 < C4; c2++)
+                for (int a = 0; a < 4; a++)
+                    for (int b = 0; b < 4; b++)
+                        wf2[(((size_t)c2 * O + o) * 4 + a) * 4 + b] = w2[(((size_t)o * C4 + c2) * 4 + 3 - a) * 4 + 3 - b];
+        dnnl_dims_t wfd = {C4, O, 4, 4}, p3 = {3, 3};
+        dnnl_memory_desc_t wf_any;
+        dnnl_convolution_desc_t ffd;
+        dnnl_primitive_desc_t ppd = NULL;
+        if (dnnl_memory_desc_init_by_tag(&wf_any, 4, wfd, net->dt, dnnl_format_tag_any) == dnnl_success &&
+            dnnl_convolution_forward_desc_init(&ffd, dnnl_forward_inference, dnnl_convolution_direct, &stem->dst_md,
+                                               &wf_any, NULL, &z_any, st, p3, p3) == dnnl_success &&
+            dnnl_primitive_desc_create(&ppd, &ffd, NULL, net->engine, NULL) == dnnl_success &&
+            strncmp(impl_of(ppd), "jit", 3) == 0 && strstr(impl_of(ppd), "avx512")) {
+            dnnl_primitive_desc_destroy(c->bwd_pd);
+            c->bwd_pd = ppd;
+            c->bwd_fused = 1;
+            memcpy(w2, wf2, sizeof(float) * (size_t)O * C4 * 16);
+            cd2.in_c = O; cd2.out_c = C4;
+        } else if (ppd) {
+            dnnl_primitive_desc_destroy(ppd);
+        }
+        free(wf2);
+    }
     if (dnnl_primitive_create(&c->bwd, c->bwd_pd) != dnnl_success) { rc = 1; goto out; }
     keep_prim(net, c->bwd);
     if (load_weights(net, &cd2, w2, dnnl_primitive_desc_query_md(c->bwd_pd, dnnl_query_weights_md, 0), &c->w_bwd, err,
                      errlen)) goto out;
-    c->diff_src_md = *dnnl_primitive_desc_query_md(c->bwd_pd, dnnl_query_diff_src_md, 0);
+    c->diff_src_md = *dnnl_primitive_desc_query_md(c->bwd_pd, c->bwd_fused ? dnnl_query_dst_md : dnnl_query_diff_src_md, 0);
     if (dnnl_memory_desc_get_size(&c->diff_src_md) > plan->max_bytes) plan->max_bytes = dnnl_memory_desc_get_size(&c->diff_src_md);
     if (dnnl_memory_desc_init_by_tag(&net->s2d_md, 4, zd, dnnl_f32, dnnl_nchw) != dnnl_success) goto out;
     net->s2d_plain = net_alloc(net, dnnl_memory_desc_get_size(&net->s2d_md));
     if (!net->s2d_plain) { seterr(err, errlen, "out of memory"); goto out; }
     net->s2d_h = Sh; net->s2d_w = Sw;
-    info_add(net, "stem backward via space-to-depth 4x4/1 %d->%d @%dx%d: bwd %s\n", C4, O, Sh, Sw, impl_of(c->bwd_pd));
+    info_add(net, "stem backward via space-to-depth 4x4/1 %d->%d @%dx%d: bwd %s%s\n", C4, O, Sh, Sw, impl_of(c->bwd_pd),
+             c->bwd_fused ? " (as forward on flipped transposed weights)" : "");
     rc = 0;
 out:
     if (fpd) dnnl_primitive_desc_destroy(fpd);

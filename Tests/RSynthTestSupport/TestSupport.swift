@@ -119,3 +119,11 @@ extension TestSupport {
                 environment: environment)
     }
 }
+
+/// Sets an environment switch (nil: unset) for body, e.g. one the oneDNN net reads when it is built.
+public func withEnvironment<R>(_ name: String, _ value: String?, _ body: () throws -> R) rethrows -> R {
+    let old = getenv(name).map { String(cString: $0) }
+    if let value { setenv(name, value, 1) } else { unsetenv(name) }
+    defer { if let old { setenv(name, old, 1) } else { unsetenv(name) } }
+    return try body()
+}

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import Checkpoints
 import RobustSynthCore
+import RSynthTestSupport
 @testable import ResNetEngine
 
 /// One fixture net made by Tests/Fixtures/make_resnet_fixtures.py.
@@ -276,8 +277,12 @@ final class ResNetEngineTests: XCTestCase {
     /// The ImageNet stem's backward-data through space-to-depth (used when oneDNN has a jit kernel
     /// for it, e.g. stem width 16+; the fixture nets' stems of width 8 fall back to the plain path),
     /// against the reference, at even and odd input sizes.
+    /// Both forms of the space-to-depth stem backward against the reference: backward-data, and (with
+    /// AVX-512 kernels, the default there) the forward conv it equals.
     func testSpaceToDepthStemBackward() throws {
+        let avx512 = ResNet.cpuISA.name.hasPrefix("avx512")
         for (size, width) in [(32, 16), (33, 16), (29, 32)] {
+          for backwardData in [false, true] {
             let w = try ResNetWeights.random(block: "basic", blocksPerStage: [1, 1], widths: [width, 32], stem: "imagenet",
                                              numClasses: 4, seed: 9)
             let mean: [Float] = [0.5, 0.4, 0.3], std: [Float] = [0.2, 0.3, 0.25]
@@ -286,13 +291,19 @@ final class ResNetEngineTests: XCTestCase {
             var rng = RandomStream(seed: 13)
             let x = Tensor(shape: [2, 3, size, size], data: (0..<(2 * 3 * size * size)).map { _ in rng.nextUniformFloat() })
             let dl = Tensor(shape: [2, 4], data: (0..<8).map { _ in rng.nextUniformFloat() - 0.5 })
-            let lf = try fast.forward(x), gf = try fast.inputGradient(dl)
+            // the net is built (reading the switch) on the first call
+            let (lf, gf) = try withEnvironment("RSYNTH_RESNET_S2D_BWD_DATA", backwardData ? "1" : nil) {
+                (try fast.forward(x), try fast.inputGradient(dl))
+            }
             let lr = try ref.forward(x), gr = try ref.inputGradient(dl)
             XCTAssertTrue(fast.implementationInfo.contains("space-to-depth"), fast.implementationInfo)
+            XCTAssertEqual(fast.implementationInfo.contains("(as forward on flipped transposed weights)"),
+                           avx512 && !backwardData, "\(ResNet.cpuISA.name): \(fast.implementationInfo)")
             XCTAssertTrue(fast.implementationInfo.contains("relu masks: u8"), fast.implementationInfo)
             let el = relMaxDiff(lf.data, lr.data), eg = relL2(gf.data, gr.data)
-            print("space-to-depth stem \(size)x\(size) width \(width): logits \(el), dx \(eg)")
+            print("space-to-depth stem \(size)x\(size) width \(width)\(backwardData ? " backward-data" : ""): logits \(el), dx \(eg)")
             XCTAssertLessThan(el, 1e-4); XCTAssertLessThan(eg, 1e-4)
+          }
         }
     }
 

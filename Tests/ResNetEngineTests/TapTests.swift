@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import RobustSynthCore
+import RSynthTestSupport
 @testable import ResNetEngine
 
 /// The tap arrays make_resnet_tap_fixtures.py wrote for one fixture net (resnet/taps.json,
@@ -29,17 +30,10 @@ struct TapFixture {
     }
 }
 
-/// Sets an environment switch the oneDNN net reads when it is built (nil: unset) for body.
-private func withEnvironment<R>(_ name: String, _ value: String?, _ body: () throws -> R) rethrows -> R {
-    let old = getenv(name).map { String(cString: $0) }
-    if let value { setenv(name, value, 1) } else { unsetenv(name) }
-    defer { if let old { setenv(name, old, 1) } else { unsetenv(name) } }
-    return try body()
-}
-
 final class TapTests: XCTestCase {
     /// The oneDNN switches the taps must work under (each builds a different net): u8 masks or kept
-    /// f32 activations, Winograd, the plain stem backward instead of space-to-depth.
+    /// f32 activations, Winograd, the plain stem backward instead of space-to-depth, the 1x1 backward
+    /// as backward-data instead of forward convs with fused post-ops.
     static let modes: [(name: String, env: String?, winograd: Bool)] = [
         ("oneDNN", nil, false), ("oneDNN f32 activations", "RSYNTH_RESNET_F32_MASKS", false),
         ("oneDNN Winograd", nil, true), ("oneDNN no space-to-depth", "RSYNTH_RESNET_NO_S2D", false),
