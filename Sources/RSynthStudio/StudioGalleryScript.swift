@@ -44,7 +44,13 @@ function fillFilters() {
 export function view(run, pair) {
   if (run) $("view").innerHTML = `<iframe title="run" src="${esc(file(run, "index.html"))}"></iframe>`;
   else if (pair) {
-    const [a, b] = pair.split("|");
+    const parts = pair.split("|");
+    if (parts.length != 2 || !parts[0] || !parts[1]) {
+      // a hand-edited or truncated link: say what is wrong instead of two empty frames
+      $("view").innerHTML = `<p class="err">compare needs two runs, "first|second"; got "${esc(pair)}".</p>`;
+      return;
+    }
+    const [a, b] = parts;
     $("view").innerHTML = `<div class="pair">${[a, b].map((p) => `<div><h3>${esc(p)}</h3><iframe title="${esc(p)}" src="${esc(file(p, "index.html"))}"></iframe></div>`).join("")}</div>`;
   }
 }

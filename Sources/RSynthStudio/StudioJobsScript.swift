@@ -43,7 +43,9 @@ function row(j) {
     (live ? `<button type="button" class="cancel" data-job="${j.id}">Cancel</button>` : `<a href="#run=${encodeURIComponent(j.name)}">open the run</a>`) +
     (live && cancelErrors[j.id] ? ` <span class="err">cannot cancel: ${esc(cancelErrors[j.id])}</span>` : "") +
     `</div><progress max="1" value="${fraction}"></progress>` +
-    `<div class="samples">${j.samples.slice(-40).map((s) => `<img src="${esc(file(j.name, s))}" alt="${esc(s)}" title="${esc(s)}">`).join("")}</div>` +
+    // the newest 40 as thumbnails (a long run writes thousands); the run's page has them all
+    `<div class="samples">${j.samples.length > 40 ? `<span class="more">${j.samples.length - 40} earlier not shown</span> ` : ""}` +
+    `${j.samples.slice(-40).map((s) => `<img src="${esc(file(j.name, s))}" alt="${esc(s)}" title="${esc(s)}">`).join("")}</div>` +
     (j.message && j.state != "done" ? `<pre>${esc(j.message)}</pre>` : "") + `</div>`;
 }
 

@@ -202,5 +202,9 @@ final class StudioTests: XCTestCase {
         let pair = try dom("#compare=first%7Csecond")
         XCTAssertTrue(pair.contains(#"<iframe title="first" src="files/first/index.html"></iframe>"#), pair)
         XCTAssertTrue(pair.contains(#"<iframe title="second" src="files/second/index.html"></iframe>"#), pair)
+
+        let half = try dom("#compare=first")
+        XCTAssertTrue(half.contains(#"compare needs two runs, "first|second"; got "first"."#), half)
+        XCTAssertFalse(half.contains("<iframe"), half)
     }
 }
