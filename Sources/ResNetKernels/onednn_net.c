@@ -395,7 +395,7 @@ static int wino_with_sum(rk_net *net, const dnnl_memory_desc_t *src_md, const dn
 //   w [O, I, 1, 1] (plain, BN folded) -> wt [I, O, 1, 1], wt[i, o] = w[o, i]
 //   dx[N, I, h, w] = (conv1x1(dy[N, O, h, w], wt) + add[N, I, h, w]) * mask[N, I, h, w]
 // dy in the forward's dst layout, dx, add and mask (u8) in its src layout. Returns 0 and sets
-// c->bwd_pd, c->w_bwd; 1 where oneDNN has no jit kernel for it (then backward-data is used);
+// c->bwd_pd, c->w_bwd; 1 where oneDNN has only its reference kernel for it (then backward-data is used);
 // -1 on error. RSYNTH_RESNET_UNFUSED_BWD=1 turns it off (for measuring).
 static int make_fused_bwd(rk_net *net, const rk_conv_desc *cd, const float *weight, conv_t *c, const bwd_fuse_t *fuse,
                           char *err, size_t errlen) {
@@ -421,7 +421,7 @@ static int make_fused_bwd(rk_net *net, const rk_conv_desc *cd, const float *weig
     if (st == dnnl_success) st = dnnl_primitive_desc_create(&pd, &d, attr, net->engine, NULL);
     dnnl_primitive_attr_destroy(attr);
     if (st != dnnl_success) return 1;
-    if (strncmp(impl_of(pd), "jit", 3) != 0 ||
+    if (strncmp(impl_of(pd), "ref", 3) == 0 ||
         !dnnl_memory_desc_equal(dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), &c->src_md)) {
         dnnl_primitive_desc_destroy(pd);
         return 1;
@@ -718,11 +718,17 @@ static void fwd_conv_op(rk_net *net, conv_t *c, dnnl_memory_t src, dnnl_memory_t
     add_op(&net->fwd, c->fwd, 4, a);
 }
 
-static void bwd_conv_op(rk_net *net, conv_t *c, dnnl_memory_t ddst, dnnl_memory_t dsrc) {
-    // a backward-data made as a forward conv (make_fused_bwd, the stem's space-to-depth) reads src, writes dst
-    dnnl_exec_arg_t a[3] = {{c->bwd_fused ? DNNL_ARG_SRC : DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_WEIGHTS, c->w_bwd},
-                            {c->bwd_fused ? DNNL_ARG_DST : DNNL_ARG_DIFF_SRC, dsrc}};
-    add_op(&net->bwd, c->bwd, 3, a);
+// dsrc = backward-data(ddst); a backward made as a forward conv (make_fused_bwd, the stem's
+// space-to-depth) reads src, writes dst and takes its post-ops' second inputs: add (if
+// c->fused_add), then mask (if c->fused_mask).
+static void bwd_conv_op(rk_net *net, conv_t *c, dnnl_memory_t ddst, dnnl_memory_t dsrc, dnnl_memory_t add,
+                        dnnl_memory_t mask) {
+    dnnl_exec_arg_t a[MAX_ARGS] = {{c->bwd_fused ? DNNL_ARG_SRC : DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_WEIGHTS, c->w_bwd},
+                                   {c->bwd_fused ? DNNL_ARG_DST : DNNL_ARG_DIFF_SRC, dsrc}};
+    int n = 3, po = 0;
+    if (c->fused_add) a[n++] = (dnnl_exec_arg_t){DNNL_ARG_ATTR_MULTIPLE_POST_OP(po++) | DNNL_ARG_SRC_1, add};
+    if (c->fused_mask) a[n++] = (dnnl_exec_arg_t){DNNL_ARG_ATTR_MULTIPLE_POST_OP(po++) | DNNL_ARG_SRC_1, mask};
+    add_op(&net->bwd, c->bwd, n, a);
 }
 
 // In-place ReLU backward: diff[i] = dst[i] > 0 ? diff[i] : 0.   dst, diff: [N, C, h, w] in dst's layout
@@ -849,7 +855,7 @@ static int make_stem_s2d(rk_net *net, const rk_net_desc *desc, const conv_t *ste
             dnnl_convolution_forward_desc_init(&ffd, dnnl_forward_inference, dnnl_convolution_direct, &stem->dst_md,
                                                &wf_any, NULL, &z_any, st, p3, p3) == dnnl_success &&
             dnnl_primitive_desc_create(&ppd, &ffd, NULL, net->engine, NULL) == dnnl_success &&
-            strncmp(impl_of(ppd), "jit", 3) == 0 && strstr(impl_of(ppd), "avx512")) {
+            strncmp(impl_of(ppd), "ref", 3) != 0 && strstr(impl_of(ppd), "avx512")) {
             dnnl_primitive_desc_destroy(c->bwd_pd);
             c->bwd_pd = ppd;
             c->bwd_fused = 1;
@@ -936,8 +942,9 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
     typedef struct { int group; int kind; conv_t *conv; act_t act; int s_in, s_out, s_other; dnnl_memory_desc_t md_in, md_out; int tap; } bstep;
     // kinds: 0 relu-mask(act, s_in) 1 conv bwd(conv, s_in -> s_out) 2 add(md_in, s_in += s_other)
     //        3 tap gradient (tap, s_in += it via s_other) 5 end of block: its dx is in s_in (the next group's g)
-    //        6 nothing (a mask a fused conv took over) 7 fused conv bwd (conv, s_in -> s_out, + s_other
-    //          if conv->fused_add, * act's mask if conv->fused_mask; make_fused_bwd)
+    //        6 nothing (a mask a fused conv took over)
+    //        kind 1 of a fused conv (make_fused_bwd) also adds s_other (conv->fused_add) and
+    //        multiplies by act's mask (conv->fused_mask)
     // Scratch indices are logical: 0 = the group's g, 1 and 2 = the two other buffers.
     bstep *steps = NULL;
     int nsteps = 0, capsteps = 0;
@@ -1122,7 +1129,7 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
                     other = sout;
                     sout = 0;
                 }
-                STEP(gi, 7, cs[0], in, sin, sout, other, *md_in, *md_out);
+                STEP(gi, 1, cs[0], in, sin, sout, other, *md_in, *md_out);
                 dxs = sout;
                 if (cs[0]->fused_mask) {
                     // the previous group's first mask (of in = its out) is done: drop it
@@ -1131,7 +1138,7 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
                 }
                 break;
             }
-            STEP(gi, cs[i]->bwd_fused ? 7 : 1, cs[i], i > 0 ? t[i - 1] : in, sin, sout, 0, *md_in, *md_out);
+            STEP(gi, 1, cs[i], i > 0 ? t[i - 1] : in, sin, sout, 0, *md_in, *md_out);
             if (i > 0 && !cs[i]->fused_mask) STEP(gi, 0, NULL, t[i - 1], sout, 0, 0, t[i - 1].md, t[i - 1].md);
             sin = sout;
             sout = sin == 1 ? 2 : 1;
@@ -1208,7 +1215,9 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
                     break;
                 case 1:
                     bwd_conv_op(net, p->conv, scratch_mem(net, &plan, map[p->s_in], &p->md_in),
-                                scratch_mem(net, &plan, map[p->s_out], &p->md_out));
+                                scratch_mem(net, &plan, map[p->s_out], &p->md_out),
+                                p->conv->fused_add ? scratch_mem(net, &plan, map[p->s_other], &p->md_out) : NULL,
+                                p->act.mask);
                     break;
                 case 2:
                     if (add_op_binary(net, &net->bwd, &p->md_in, scratch_mem(net, &plan, map[p->s_in], &p->md_in),
@@ -1221,20 +1230,6 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
                 case 5:
                     g_buf = map[p->s_in];
                     break;
-                case 7: {
-                    conv_t *c = p->conv;
-                    dnnl_exec_arg_t a[MAX_ARGS] = {{DNNL_ARG_SRC, scratch_mem(net, &plan, map[p->s_in], &p->md_in)},
-                                                   {DNNL_ARG_WEIGHTS, c->w_bwd},
-                                                   {DNNL_ARG_DST, scratch_mem(net, &plan, map[p->s_out], &p->md_out)}};
-                    int n = 3, po = 0;
-                    if (c->fused_add)
-                        a[n++] = (dnnl_exec_arg_t){DNNL_ARG_ATTR_MULTIPLE_POST_OP(po++) | DNNL_ARG_SRC_1,
-                                                   scratch_mem(net, &plan, map[p->s_other], &p->md_out)};
-                    if (c->fused_mask)
-                        a[n++] = (dnnl_exec_arg_t){DNNL_ARG_ATTR_MULTIPLE_POST_OP(po++) | DNNL_ARG_SRC_1, p->act.mask};
-                    add_op(&net->bwd, c->bwd, n, a);
-                    break;
-                }
                 }
             }
         }
@@ -1251,7 +1246,7 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
         if (relu_bwd_op(net, &net->bwd, &stem_out, dstem, err, errlen)) goto done;
         if (s2d == 0) {
             dnnl_memory_t t = scratch_mem(net, &plan, other, &stem_s2d.diff_src_md);
-            bwd_conv_op(net, &stem_s2d, dstem, t);
+            bwd_conv_op(net, &stem_s2d, dstem, t, NULL, NULL);
             dnnl_memory_t zp = net_mem(net, &net->s2d_md, net->s2d_plain);
             if (reorder_op(net, &net->bwd, &stem_s2d.diff_src_md, t, &net->s2d_md, zp, err, errlen)) goto done;
         } else {
@@ -1260,10 +1255,10 @@ static int build(rk_net *net, const rk_net_desc *desc, char *err, size_t errlen)
             dnnl_memory_t dx_mem = net->dx_plain ? net_mem(net, &x_md, net->dx_plain) : NULL;
             if (!dx_mem) { seterr(err, errlen, "out of memory (input gradient)"); goto done; }
             if (dnnl_memory_desc_equal(&stem->diff_src_md, &x_md)) {
-                bwd_conv_op(net, stem, dstem, dx_mem);
+                bwd_conv_op(net, stem, dstem, dx_mem, NULL, NULL);
             } else {
                 dnnl_memory_t t = scratch_mem(net, &plan, other, &stem->diff_src_md);
-                bwd_conv_op(net, stem, dstem, t);
+                bwd_conv_op(net, stem, dstem, t, NULL, NULL);
                 if (reorder_op(net, &net->bwd, &stem->diff_src_md, t, &x_md, dx_mem, err, errlen)) goto done;
             }
         }
